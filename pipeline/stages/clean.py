@@ -1,0 +1,213 @@
+"""clean: raw article text → normalised text whose every character maps back to the raw file.
+
+Contract: ``documents`` → ``documents`` plus ``text_clean``, ``offsets_clean``, ``offsets_raw``,
+and ``date``/``title`` where the text gives them. Boilerplate lines (menus, stray "×", bare URLs,
+agency tags) and inline debris ("Share" buttons, image credits, ``date YYYY-MM-DD`` prefixes) are
+dropped by configurable regular expressions; whitespace is collapsed, odd spaces become plain
+spaces, and text is NFC (or NFKC) normalised. Quotation marks are kept as written;
+:func:`pipeline.text.normalize_for_matching` folds them when texts are compared.
+
+The offset map is a run-length list: clean position ``c`` maps to raw position
+``offsets_raw[r] + (c - offsets_clean[r])`` where ``r`` is the last run starting at or before
+``c``. Runs break only where the mapping jumps (dropped text, collapsed spaces, normalisation).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar
+
+import pandas as pd
+
+from pipeline.base import Stage, StageContext, Tables
+from pipeline.config import CleanConfig
+
+SPACE_LIKE = {"\u00a0", "\u2007", "\u202f", "\u2009", "\u200a", "\u3000", "\t", "\u2002", "\u2003"}
+INVISIBLE = {"\u200b", "\ufeff", "\u00ad", "\u200e", "\u200f"}
+DATE_PREFIX = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\s+")
+DATE_LINE = re.compile(r"^\s*([A-Z][a-z]+ \d{1,2}, \d{4}|\d{4}-\d{2}-\d{2})\s*$")
+TITLE_MAX_CHARS = 160
+
+
+@dataclass
+class CleanText:
+    text: str
+    offsets_clean: list[int] = field(default_factory=list)
+    offsets_raw: list[int] = field(default_factory=list)
+    date: str | None = None
+    title: str | None = None
+
+    def raw_offset(self, clean_pos: int) -> int:
+        """Raw-file offset of the clean character at ``clean_pos``."""
+        run = bisect.bisect_right(self.offsets_clean, clean_pos) - 1
+        return self.offsets_raw[run] + clean_pos - self.offsets_clean[run]
+
+    def raw_span(self, start: int, end: int) -> tuple[int, int]:
+        """Raw-file span covering the clean span ``[start, end)``."""
+        return self.raw_offset(start), self.raw_offset(end - 1) + 1
+
+
+class _Builder:
+    """Accumulates output characters and the run-length map back to raw offsets."""
+
+    def __init__(self, normalization: str) -> None:
+        self.chars: list[str] = []
+        self.clean_runs: list[int] = []
+        self.raw_runs: list[int] = []
+        self.normalization = normalization
+
+    def _emit(self, char: str, raw_pos: int) -> None:
+        position = len(self.chars)
+        expected = self.raw_runs[-1] + position - self.clean_runs[-1] if self.raw_runs else None
+        if expected != raw_pos:
+            self.clean_runs.append(position)
+            self.raw_runs.append(raw_pos)
+        self.chars.append(char)
+
+    def _pop(self) -> None:
+        self.chars.pop()
+        if self.clean_runs and self.clean_runs[-1] == len(self.chars):
+            self.clean_runs.pop()
+            self.raw_runs.pop()
+
+    def at_line_start(self) -> bool:
+        return not self.chars or self.chars[-1] == "\n"
+
+    def add_span(self, raw: str, start: int, end: int) -> None:
+        """Append ``raw[start:end]`` normalised, collapsing whitespace."""
+        i = start
+        while i < end:
+            char = raw[i]
+            j = i + 1
+            while j < end and unicodedata.combining(raw[j]):
+                j += 1
+            if char in INVISIBLE:
+                i = j
+                continue
+            if char.isspace() or char in SPACE_LIKE:
+                if not self.at_line_start() and self.chars[-1] != " ":
+                    self._emit(" ", i)
+                i = j
+                continue
+            cluster = raw[i:j]
+            normalised = unicodedata.normalize(self.normalization, cluster)
+            if normalised == cluster:
+                for offset, out in enumerate(cluster):
+                    self._emit(out, i + offset)
+            else:
+                for out in normalised:
+                    self._emit(out, i)
+            i = j
+
+    def end_line(self, newline_pos: int) -> None:
+        while self.chars and self.chars[-1] == " ":
+            self._pop()
+        if self.chars and self.chars[-1] != "\n":
+            self._emit("\n", newline_pos)
+
+    def result(self) -> CleanText:
+        while self.chars and self.chars[-1] in " \n":
+            self._pop()
+        return CleanText("".join(self.chars), self.clean_runs, self.raw_runs)
+
+
+def _parse_date(text: str) -> str | None:
+    for fmt in ("%Y-%m-%d", "%B %d, %Y"):
+        try:
+            return datetime.strptime(text.strip(), fmt).date().isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+class Cleaner:
+    """Applies one :class:`CleanConfig` to raw texts."""
+
+    def __init__(self, config: CleanConfig) -> None:
+        self.config = config
+        patterns = [*config.drop_line_patterns, *config.extra_drop_line_patterns]
+        self.drop_lines = [re.compile(p) for p in patterns]
+        self.drop_inline = [re.compile(p) for p in config.drop_inline_patterns]
+
+    def clean(self, raw: str) -> CleanText:
+        builder = _Builder(self.config.normalization)
+        date: str | None = None
+        title: str | None = None
+        first_paragraph: tuple[int, int] | None = None
+        for match in re.finditer(r"[^\n]*(\n|$)", raw):
+            line_start, line_end = match.start(), match.end(1) - len(match.group(1))
+            if line_start == len(raw) and not match.group(0):
+                break
+            line = raw[line_start:line_end].rstrip("\r")
+            if not line.strip() or any(p.search(line) for p in self.drop_lines):
+                continue
+            if self.config.extract_dates and DATE_LINE.match(line):
+                date = date or _parse_date(line)
+                continue
+            start = line_start
+            prefix = DATE_PREFIX.match(line) if self.config.extract_dates else None
+            if prefix:
+                date = date or _parse_date(prefix.group(1))
+                start = line_start + prefix.end()
+            dropped = sorted(
+                (line_start + m.start(), line_start + m.end())
+                for pattern in self.drop_inline
+                for m in pattern.finditer(line)
+                if m.end() > m.start()
+            )
+            before = len(builder.chars)
+            cursor = start
+            for drop_start, drop_end in dropped:
+                if drop_start > cursor:
+                    builder.add_span(raw, cursor, drop_start)
+                cursor = max(cursor, drop_end)
+            builder.add_span(raw, cursor, line_start + len(line))
+            if first_paragraph is None and len(builder.chars) > before:
+                first_paragraph = (before, len(builder.chars))
+            builder.end_line(line_start + len(line))
+        result = builder.result()
+        if first_paragraph is not None:
+            candidate = result.text[first_paragraph[0]:first_paragraph[1]].strip()
+            if len(candidate) <= TITLE_MAX_CHARS and not candidate.endswith((".", "”", '"')):
+                title = candidate
+        result.date, result.title = date, title
+        return result
+
+
+class Clean(Stage):
+    name: ClassVar[str] = "clean"
+    reads = ("documents",)
+    writes = ("documents",)
+
+    def run(self, tables: Tables, context: StageContext) -> Tables:
+        cleaner = Cleaner(self.job.clean)
+        documents = tables["documents"].copy()
+        context.progress.total(len(documents))
+        texts, clean_runs, raw_runs, dates, titles = [], [], [], [], []
+        for row in documents.itertuples(index=False):
+            result = cleaner.clean(row.raw_text)
+            if not result.text:
+                context.logger.warning("%s: nothing left after cleaning", row.path)
+            texts.append(result.text)
+            clean_runs.append(result.offsets_clean)
+            raw_runs.append(result.offsets_raw)
+            dates.append(row.date or result.date)
+            titles.append(row.title or result.title)
+            context.progress.advance()
+        documents["text_clean"] = texts
+        documents["offsets_clean"] = clean_runs
+        documents["offsets_raw"] = raw_runs
+        documents["date"] = dates
+        documents["title"] = titles
+        return {"documents": documents}
+
+
+def clean_text_of(row: pd.Series | object) -> CleanText:
+    """Rebuild the :class:`CleanText` view (with its offset map) of a cleaned document row."""
+    return CleanText(
+        row.text_clean, list(row.offsets_clean), list(row.offsets_raw), row.date, row.title
+    )

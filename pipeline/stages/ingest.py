@@ -1,0 +1,176 @@
+"""ingest: files, globs and folders → one row per document with its raw text.
+
+Contract: no input table → ``documents`` (doc_id, path, sha256, raw_text, outlet, date, url,
+title). The doc id is the file stem (``stem-N`` for line N of a ``.jsonl`` file, unless the record
+has an ``id``). Per-document metadata comes from the records themselves or from a side file
+(``ingest.metadata``: CSV or JSONL with a ``doc_id`` column). Every input problem raises one
+:class:`InputError` naming the file and the fix, before anything is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from pipeline.base import Stage, StageContext, Tables
+from pipeline.errors import InputError
+
+METADATA_FIELDS = ("outlet", "date", "url", "title")
+BINARY_SNIFF_BYTES = 8192
+
+
+def expand_inputs(inputs: Iterable[str], extensions: Iterable[str]) -> list[Path]:
+    """Resolve files, globs and folders into a sorted, de-duplicated list of files."""
+    extensions = tuple(ext.lower() for ext in extensions)
+    found: set[Path] = set()
+    for spec in inputs:
+        path = Path(spec).expanduser()
+        if path.is_dir():
+            matches = [p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in extensions]
+            if not matches:
+                raise InputError(
+                    f"{path}: folder has no input texts ({', '.join(extensions)}); "
+                    "point --input at a folder of articles"
+                )
+            found.update(matches)
+        elif path.is_file():
+            found.add(path)
+        elif any(ch in spec for ch in "*?["):
+            matches = [Path(p) for p in glob.glob(spec, recursive=True) if Path(p).is_file()]
+            if not matches:
+                raise InputError(f"{spec}: pattern matches no files")
+            found.update(matches)
+        else:
+            raise InputError(f"{spec}: no such file or folder (check the config's inputs)")
+    hidden = {p for p in found if any(part.startswith(".") for part in p.parts[-1:])}
+    return sorted(found - hidden)
+
+
+def read_text_file(path: Path, max_bytes: int) -> tuple[str, str]:
+    """Return (text, sha256) of a UTF-8 text file, or raise InputError saying what is wrong."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise InputError(
+            f"{path}: file is {size / 1e6:.1f} MB, over the limit of {max_bytes / 1e6:.1f} MB; "
+            "split it into articles or raise ingest.max_bytes in the config"
+        )
+    data = path.read_bytes()
+    if not data.strip():
+        raise InputError(f"{path}: file is empty; remove it from the inputs")
+    if b"\x00" in data[:BINARY_SNIFF_BYTES]:
+        raise InputError(f"{path}: looks like a binary file (NUL bytes); inputs must be UTF-8 text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"{path}: not valid UTF-8 (byte {error.start}: {data[error.start:error.start + 4]!r}); "
+            "convert it, e.g. `iconv -f windows-1258 -t utf-8`"
+        ) from None
+    return text, hashlib.sha256(data).hexdigest()
+
+
+def load_metadata(path: str | None) -> dict[str, dict[str, Any]]:
+    """Read a CSV or JSONL side file keyed by ``doc_id``."""
+    if not path:
+        return {}
+    side = Path(path)
+    if not side.is_file():
+        raise InputError(f"{side}: metadata file not found (ingest.metadata in the config)")
+    rows: list[dict[str, Any]]
+    try:
+        if side.suffix.lower() == ".jsonl":
+            lines = side.read_text(encoding="utf-8").splitlines()
+            rows = [json.loads(line) for line in lines if line.strip()]
+        else:
+            with side.open(encoding="utf-8", newline="") as handle:
+                rows = list(csv.DictReader(handle))
+    except (json.JSONDecodeError, UnicodeDecodeError, csv.Error) as error:
+        raise InputError(f"{side}: cannot read metadata: {error}") from None
+    if rows and "doc_id" not in rows[0]:
+        raise InputError(f"{side}: metadata needs a 'doc_id' column")
+    return {str(row["doc_id"]): row for row in rows}
+
+
+def _jsonl_records(path: Path, text: str) -> list[dict[str, Any]]:
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise InputError(f"{path}:{number}: invalid JSON ({error.msg})") from None
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            raise InputError(f"{path}:{number}: each JSONL record needs a string 'text' field")
+        doc_id = str(record.get("id") or record.get("doc_id") or f"{path.stem}-{number}")
+        records.append({**record, "doc_id": doc_id, "raw_text": record["text"]})
+    if not records:
+        raise InputError(f"{path}: no records; each line must be a JSON object with 'text'")
+    return records
+
+
+class Ingest(Stage):
+    name: ClassVar[str] = "ingest"
+    writes = ("documents",)
+
+    def __init__(self, job, inputs: list[str] | None = None) -> None:
+        super().__init__(job)
+        self.inputs = inputs or job.inputs
+
+    def key_parts(self) -> dict[str, Any]:
+        return {"inputs": self.inputs}
+
+    def run(self, tables: Tables, context: StageContext) -> Tables:
+        config = self.job.ingest
+        files = expand_inputs(self.inputs, config.extensions)
+        metadata = load_metadata(config.metadata)
+        context.progress.total(len(files))
+        rows: list[dict[str, Any]] = []
+        stems = [path.stem for path in files]
+        for path in files:
+            text, sha = read_text_file(path, config.max_bytes)
+            if path.suffix.lower() == ".jsonl":
+                records = _jsonl_records(path, text)
+            else:
+                # x.vi and x.en (bitext) share a stem: their full names tell them apart.
+                doc_id = path.stem if stems.count(path.stem) == 1 else path.name
+                records = [{"doc_id": doc_id, "raw_text": text}]
+            for record in records:
+                side = metadata.get(record["doc_id"], {})
+                rows.append(
+                    {
+                        "doc_id": record["doc_id"],
+                        "path": str(path),
+                        "sha256": sha
+                        if len(records) == 1
+                        else hashlib.sha256(record["raw_text"].encode()).hexdigest(),
+                        "raw_text": record["raw_text"],
+                        **{f: (record.get(f) or side.get(f) or None) for f in METADATA_FIELDS},
+                    }
+                )
+            context.progress.advance()
+        frame = pd.DataFrame(rows, columns=["doc_id", "path", "sha256", "raw_text",
+                                            *METADATA_FIELDS])
+        duplicates = frame["doc_id"][frame["doc_id"].duplicated()].tolist()
+        if duplicates:
+            clash = frame[frame["doc_id"].isin(duplicates)]["path"].tolist()
+            raise InputError(
+                f"duplicate document id {duplicates[0]!r} from {clash}; rename one of the files"
+            )
+        context.stats["documents"] = len(frame)
+        return {"documents": frame.sort_values("doc_id", kind="stable").reset_index(drop=True)}
+
+
+def fingerprint_documents(frame: pd.DataFrame) -> str:
+    """Content fingerprint of ingested documents (ids, hashes and metadata)."""
+    digest = hashlib.sha256()
+    for row in frame[["doc_id", "sha256", *METADATA_FIELDS]].itertuples(index=False):
+        digest.update(json.dumps(list(row), default=str).encode())
+    return digest.hexdigest()[:16]

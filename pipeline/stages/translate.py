@@ -1,0 +1,65 @@
+"""translate: non-English sentences → English, with the model recorded per sentence.
+
+Contract: ``sentences`` → ``sentences`` plus ``text_en`` and ``translation_model``. Sentences in
+``translate.source_languages`` go through the configured seq2seq model (any transformers id or
+local folder: Marian/opus-mt, NLLB, M2M); sentences already in the target language keep their
+text as ``text_en`` with an empty ``translation_model``. When the model cannot be loaded the stage
+warns once, leaves ``text_en`` empty for those sentences and the job goes on: alignment then
+works cross-lingually on the multilingual embeddings alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pipeline.base import Stage, StageContext, Tables
+from pipeline.errors import ModelUnavailableError
+from pipeline.models.paths import resolve_model
+
+
+class Translate(Stage):
+    name: ClassVar[str] = "translate"
+    reads = ("sentences",)
+    writes = ("sentences",)
+
+    def key_parts(self) -> dict[str, Any]:
+        # A model that becomes available (or changes on disk) must invalidate the cache.
+        return {"model_path": resolve_model(self.job.translate.model)}
+
+    def run(self, tables: Tables, context: StageContext) -> Tables:
+        config = self.job.translate
+        sentences = tables["sentences"].copy()
+        is_target = sentences["lang"] == config.target_language
+        sentences["text_en"] = sentences["text"].where(is_target, "")
+        sentences["translation_model"] = ""
+        todo = sentences.index[sentences["lang"].isin(config.source_languages) & ~is_target]
+        context.stats["to_translate"] = len(todo)
+        context.stats["translated"] = 0
+        if not config.enabled or len(todo) == 0:
+            return {"sentences": sentences}
+        from pipeline.models.translation import load_translator
+
+        try:
+            translator = load_translator(
+                resolve_model(config.model),
+                tgt_lang=config.target_language,
+                batch_size=config.batch_size,
+                max_length=config.max_length,
+                num_beams=config.num_beams,
+            )
+        except ModelUnavailableError as error:
+            context.logger.warning(
+                "translate: %s — %d sentences left untranslated; alignment continues "
+                "cross-lingually", error, len(todo)
+            )
+            context.stats["translation_error"] = str(error)
+            return {"sentences": sentences}
+        context.progress.total(len(todo))
+        by_lang = sentences.loc[todo].groupby("lang", sort=True)
+        for lang, group in by_lang:
+            translator.src_lang = lang
+            outputs = translator.translate(group["text"].tolist(), progress=context.progress.advance)
+            sentences.loc[group.index, "text_en"] = outputs
+            sentences.loc[group.index, "translation_model"] = config.model
+        context.stats["translated"] = len(todo)
+        return {"sentences": sentences}

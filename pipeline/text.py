@@ -1,0 +1,37 @@
+"""Small text helpers shared by stages: matching normalisation, folding, word tokens."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+QUOTE_FOLD = str.maketrans(
+    {"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'", "‚": "'",
+     "–": "-", "—": "-", "‑": "-", "\u00a0": " "}
+)
+WORD = re.compile(r"\w+(?:[-'.]\w+)*", re.UNICODE)
+
+
+def normalize_for_matching(text: str) -> str:
+    """NFKC, straight quotes and dashes, single spaces: for comparing renditions of a text."""
+    text = unicodedata.normalize("NFKC", text).translate(QUOTE_FOLD)
+    return " ".join(text.split())
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(char: str) -> str:
+    if char in "Đđ":
+        return "D" if char == "Đ" else "d"
+    base = unicodedata.normalize("NFD", char)[0]
+    return base if base.isascii() else char
+
+
+def fold_diacritics(text: str) -> str:
+    """Replace each accented letter by its base letter, keeping the length (offsets stay valid)."""
+    return "".join(char if char.isascii() else _fold_char(char) for char in text)
+
+
+def word_tokens(text: str) -> list[str]:
+    """Lower-cased word tokens, with quotes folded; hyphenated names stay one token."""
+    return WORD.findall(normalize_for_matching(text).casefold())
