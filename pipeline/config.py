@@ -93,7 +93,11 @@ class EmbedConfig(Section):
 
 
 class AlignConfig(Section):
-    pairs: Literal["cross_document", "cross_language"] = "cross_document"
+    pairs: Literal["cross_document", "cross_language", "same_stem"] = Field(
+        "cross_document",
+        description="cross_document: every pair of outlets; cross_language: only pairs in "
+        "different languages; same_stem: only files sharing a stem (x.vi with x.en).",
+    )
     same_outlet: bool = Field(False, description="Also align documents of the same outlet.")
     k: int = Field(4, gt=0, description="Neighbours in the ratio-margin denominator.")
     candidates: int = Field(16, gt=0, description="Nearest neighbours searched per sentence.")

@@ -44,6 +44,8 @@ def document_pairs(documents: pd.DataFrame, mode: str, same_outlet: bool) -> lis
             continue
         if mode == "cross_language" and lang[a] == lang[b]:
             continue
+        if mode == "same_stem" and a.rsplit(".", 1)[0] != b.rsplit(".", 1)[0]:
+            continue
         pairs.append((a, b))
     return pairs
 
