@@ -91,7 +91,7 @@ def score(gold: set[Link], predicted: set[Link]) -> dict[str, float]:
 
 
 def evaluate(corpus: Path, talks: int | None = None, workdir: Path | None = None,
-             seed: int = 13, embed_model: str | None = None) -> dict:
+             seed: int = 13, embed_model: str | None = None, align: dict | None = None) -> dict:
     from pipeline.config import parse_config
     from pipeline.runner import run_job
 
@@ -115,7 +115,7 @@ def evaluate(corpus: Path, talks: int | None = None, workdir: Path | None = None
         "ingest": {"extensions": [".vi", ".en"]},
         "segment": {"mode": "lines", "min_chars": 1},
         "translate": {"enabled": False},
-        "align": {"pairs": "same_stem"},
+        "align": {"pairs": "same_stem", **(align or {})},
     }
     if embed_model:
         config["embed"] = {"model": embed_model}

@@ -14,7 +14,8 @@ Input: unit sentence embeddings of both documents and L2-normalised TF-IDF rows 
 3. Mutual best: ``a``'s best margin is ``b`` and ``b``'s is ``a``, with margin ≥ ``min_margin``.
    No order is assumed (news reorders statements); each sentence aligns at most once per pair.
 4. Merges: a 1-1 pair ``(a, b)`` grows to ``(a, a±1) → b`` (2-1) or ``a → (b, b±1)`` (1-2) when
-   the neighbour is unaligned and the merged unit scores higher than the pair alone by
+   the neighbour is unaligned, its own best match is the same sentence (it lost the mutual-best
+   contest to its neighbour), and the merged unit scores higher than the pair alone by
    ``merge_gain``. A merged unit's embedding is the length-weighted mean of its sentences'
    embeddings (mean pooling makes this close to embedding the concatenation), re-normalised.
 
@@ -36,8 +37,8 @@ BLOCK_ROWS = 1024
 class AlignParams:
     k: int = 4
     candidates: int = 16
-    lexical_weight: float = 0.3
-    min_margin: float = 1.06
+    lexical_weight: float = 0.15
+    min_margin: float = 1.02
     mutual: bool = True
     merges: bool = True
     merge_gain: float = 0.0
@@ -151,11 +152,13 @@ def align_pair(a: SideData, b: SideData, params: AlignParams = AlignParams()) ->
             continue
         links.append(Link((i,), (j,), score_of[(i, j)], margin))
     if params.merges:
-        links = _extend_merges(a, b, links, params)
+        links = _extend_merges(a, b, links, params, best_b, best_a)
     return sorted(links, key=lambda link: (link.a, link.b))
 
 
-def _extend_merges(a: SideData, b: SideData, links: list[Link], params: AlignParams) -> list[Link]:
+def _extend_merges(a: SideData, b: SideData, links: list[Link], params: AlignParams,
+                   best_b: np.ndarray, best_a: np.ndarray) -> list[Link]:
+    """Grow 1-1 links into 2-1 / 1-2 where an unaligned neighbour's own best match agrees."""
     used_a = {i for link in links for i in link.a}
     used_b = {j for link in links for j in link.b}
     result = []
@@ -163,9 +166,9 @@ def _extend_merges(a: SideData, b: SideData, links: list[Link], params: AlignPar
         (i,), (j,) = link.a, link.b
         best = link
         options = [((min(i, n), max(i, n)), (j,)) for n in (i - 1, i + 1)
-                   if 0 <= n < len(a) and n not in used_a]
+                   if 0 <= n < len(a) and n not in used_a and best_b[n] == j]
         options += [((i,), (min(j, n), max(j, n))) for n in (j - 1, j + 1)
-                    if 0 <= n < len(b) and n not in used_b]
+                    if 0 <= n < len(b) and n not in used_b and best_a[n] == i]
         for unit_a, unit_b in options:
             score = _unit_score(a, unit_a, b, unit_b, params.lexical_weight)
             if score > best.score + params.merge_gain:

@@ -49,7 +49,9 @@ class CleanConfig(Section):
     drop_line_patterns: list[str] = DEFAULT_DROP_LINE_PATTERNS
     drop_inline_patterns: list[str] = DEFAULT_DROP_INLINE_PATTERNS
     extra_drop_line_patterns: list[str] = []
-    extract_dates: bool = Field(True, description="Take ' date YYYY-MM-DD' prefixes and date lines.")
+    extract_dates: bool = Field(
+        True, description="Take ' date YYYY-MM-DD' prefixes and date lines."
+    )
 
 
 class SegmentConfig(Section):
@@ -102,9 +104,9 @@ class AlignConfig(Section):
     k: int = Field(4, gt=0, description="Neighbours in the ratio-margin denominator.")
     candidates: int = Field(16, gt=0, description="Nearest neighbours searched per sentence.")
     lexical_weight: float = Field(
-        0.3, ge=0, le=1, description="Weight of TF-IDF word overlap in the sentence similarity."
+        0.15, ge=0, le=1, description="Weight of TF-IDF word overlap in the sentence similarity."
     )
-    min_margin: float = Field(1.06, description="Keep mutual-best pairs with margin ≥ this.")
+    min_margin: float = Field(1.02, description="Keep mutual-best pairs with margin ≥ this.")
     mutual: bool = True
     merges: bool = True
     merge_gain: float = Field(0.0, description="Margin gain a 1-2 / 2-1 merge must add.")

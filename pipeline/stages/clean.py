@@ -46,9 +46,17 @@ class CleanText:
         run = bisect.bisect_right(self.offsets_clean, clean_pos) - 1
         return self.offsets_raw[run] + clean_pos - self.offsets_clean[run]
 
-    def raw_span(self, start: int, end: int) -> tuple[int, int]:
-        """Raw-file span covering the clean span ``[start, end)``."""
-        return self.raw_offset(start), self.raw_offset(end - 1) + 1
+    def raw_span(self, start: int, end: int, raw: str | None = None) -> tuple[int, int]:
+        """Raw-file span covering the clean span ``[start, end)``.
+
+        Pass the ``raw`` text so that the span also covers the combining marks of its last
+        character when the raw file is decomposed (NFD "phê" is "phe" plus U+0302).
+        """
+        raw_end = self.raw_offset(end - 1) + 1
+        if raw is not None:
+            while raw_end < len(raw) and unicodedata.combining(raw[raw_end]):
+                raw_end += 1
+        return self.raw_offset(start), raw_end
 
 
 class _Builder:
@@ -178,6 +186,11 @@ class Cleaner:
         return result
 
 
+def _given(value: object) -> str | None:
+    """A metadata value, or None when missing (pandas gives NaN for missing strings)."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
 class Clean(Stage):
     name: ClassVar[str] = "clean"
     reads = ("documents",)
@@ -195,8 +208,8 @@ class Clean(Stage):
             texts.append(result.text)
             clean_runs.append(result.offsets_clean)
             raw_runs.append(result.offsets_raw)
-            dates.append(row.date or result.date)
-            titles.append(row.title or result.title)
+            dates.append(_given(row.date) or result.date)
+            titles.append(_given(row.title) or result.title)
             context.progress.advance()
         documents["text_clean"] = texts
         documents["offsets_clean"] = clean_runs

@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from pipeline.base import Stage, StageContext, Tables
 from pipeline.config import DetectConfig
-from pipeline.errors import ModelUnavailableError
+from pipeline.errors import ConfigError
 
 Detector = Callable[[str], tuple[str, float]]
 NAME_ONLY = re.compile(r"^[\W\d_]*(?:[A-ZÀ-Ỹ][\w'’.-]*[\W\d_]*|(?:và|and|und|et|y|và)\W*)*$")
@@ -50,7 +50,9 @@ def _lingua(languages: list[str]) -> Detector:
             codes = [Language.from_iso_code_639_1(getattr(IsoCode639_1, c.upper()))
                      for c in languages]
         except AttributeError as error:
-            raise ModelUnavailableError(f"detect.languages: lingua has no language {error}") from None
+            raise ConfigError(
+                f"detect.languages: lingua has no language {error}; use ISO 639-1 codes"
+            ) from None
         detector = LanguageDetectorBuilder.from_languages(*codes).build()
     else:
         detector = LanguageDetectorBuilder.from_all_languages().build()

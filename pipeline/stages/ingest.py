@@ -24,16 +24,28 @@ from pipeline.errors import InputError
 
 METADATA_FIELDS = ("outlet", "date", "url", "title")
 BINARY_SNIFF_BYTES = 8192
+#: Invisible characters that, with whitespace, make a text empty (BOM, zero-width marks).
+_INVISIBLE = str.maketrans("", "", "\ufeff\u200b\u200c\u200d\u2060")
+
+
+def _is_blank(text: str) -> bool:
+    return not text.translate(_INVISIBLE).strip()
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n:,} bytes"
 
 
 def expand_inputs(inputs: Iterable[str], extensions: Iterable[str]) -> list[Path]:
     """Resolve files, globs and folders into a sorted, de-duplicated list of files."""
+    inputs = list(inputs)
     extensions = tuple(ext.lower() for ext in extensions)
     found: set[Path] = set()
     for spec in inputs:
         path = Path(spec).expanduser()
         if path.is_dir():
-            matches = [p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in extensions]
+            matches = [p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in extensions
+                       and not p.name.startswith(".")]
             if not matches:
                 raise InputError(
                     f"{path}: folder has no input texts ({', '.join(extensions)}); "
@@ -46,11 +58,23 @@ def expand_inputs(inputs: Iterable[str], extensions: Iterable[str]) -> list[Path
             matches = [Path(p) for p in glob.glob(spec, recursive=True) if Path(p).is_file()]
             if not matches:
                 raise InputError(f"{spec}: pattern matches no files")
+            # Like a folder, a pattern picks only input texts (not e.g. a metadata.csv beside them).
+            matches = [p for p in matches if p.suffix.lower() in extensions]
+            if not matches:
+                raise InputError(
+                    f"{spec}: pattern matches no input texts ({', '.join(extensions)}); "
+                    "narrow the pattern or add the extension to ingest.extensions"
+                )
             found.update(matches)
         else:
             raise InputError(f"{spec}: no such file or folder (check the config's inputs)")
     hidden = {p for p in found if any(part.startswith(".") for part in p.parts[-1:])}
-    return sorted(found - hidden)
+    files = sorted(found - hidden)
+    if not files:
+        raise InputError(
+            f"{', '.join(inputs)}: no input texts found (hidden files are skipped)"
+        )
+    return files
 
 
 def read_text_file(path: Path, max_bytes: int) -> tuple[str, str]:
@@ -58,7 +82,7 @@ def read_text_file(path: Path, max_bytes: int) -> tuple[str, str]:
     size = path.stat().st_size
     if size > max_bytes:
         raise InputError(
-            f"{path}: file is {size / 1e6:.1f} MB, over the limit of {max_bytes / 1e6:.1f} MB; "
+            f"{path}: file is {_size(size)}, over the limit of {_size(max_bytes)}; "
             "split it into articles or raise ingest.max_bytes in the config"
         )
     data = path.read_bytes()
@@ -73,6 +97,8 @@ def read_text_file(path: Path, max_bytes: int) -> tuple[str, str]:
             f"{path}: not valid UTF-8 (byte {error.start}: {data[error.start:error.start + 4]!r}); "
             "convert it, e.g. `iconv -f windows-1258 -t utf-8`"
         ) from None
+    if _is_blank(text):
+        raise InputError(f"{path}: file has only whitespace; remove it from the inputs")
     return text, hashlib.sha256(data).hexdigest()
 
 
@@ -86,10 +112,10 @@ def load_metadata(path: str | None) -> dict[str, dict[str, Any]]:
     rows: list[dict[str, Any]]
     try:
         if side.suffix.lower() == ".jsonl":
-            lines = side.read_text(encoding="utf-8").splitlines()
+            lines = side.read_text(encoding="utf-8-sig").splitlines()
             rows = [json.loads(line) for line in lines if line.strip()]
         else:
-            with side.open(encoding="utf-8", newline="") as handle:
+            with side.open(encoding="utf-8-sig", newline="") as handle:  # Excel writes a BOM
                 rows = list(csv.DictReader(handle))
     except (json.JSONDecodeError, UnicodeDecodeError, csv.Error) as error:
         raise InputError(f"{side}: cannot read metadata: {error}") from None
@@ -109,6 +135,8 @@ def _jsonl_records(path: Path, text: str) -> list[dict[str, Any]]:
             raise InputError(f"{path}:{number}: invalid JSON ({error.msg})") from None
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise InputError(f"{path}:{number}: each JSONL record needs a string 'text' field")
+        if _is_blank(record["text"]):
+            raise InputError(f"{path}:{number}: the record's 'text' is empty")
         doc_id = str(record.get("id") or record.get("doc_id") or f"{path.stem}-{number}")
         records.append({**record, "doc_id": doc_id, "raw_text": record["text"]})
     if not records:

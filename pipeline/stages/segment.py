@@ -95,7 +95,7 @@ class Segment(Stage):
         for row in documents.itertuples(index=False):
             clean = clean_text_of(row)
             for idx, (start, end) in enumerate(segment_text(clean.text, self.job.segment)):
-                raw_start, raw_end = clean.raw_span(start, end)
+                raw_start, raw_end = clean.raw_span(start, end, row.raw_text)
                 rows.append(
                     {
                         "doc_id": row.doc_id,

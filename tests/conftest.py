@@ -1,0 +1,102 @@
+"""Shared fixtures: offline environment, the seed corpus, a tiny embedding model, job configs.
+
+Nothing here reaches the network: the hub is switched off for every test and models are the tiny
+random ones built by :mod:`tests.tiny_models`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Before anything imports transformers / huggingface_hub (they read these at import time).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+SEED_FILES = sorted(SEEDS.glob("*.txt"))
+SEED_IDS = [path.stem for path in SEED_FILES]
+
+
+@pytest.fixture(autouse=True)
+def offline_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """No hub, no dataset downloads, and a private (empty) models folder for every test."""
+    models = tmp_path_factory.mktemp("quotetrace-models")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("QUOTETRACE_MODELS", str(models))
+    return models
+
+
+@pytest.fixture(autouse=True)
+def restore_quotetrace_logger() -> Iterator[None]:
+    """The CLI adds a handler and turns propagation off; undo that after each test."""
+    logger = logging.getLogger("quotetrace")
+    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
+    yield
+    for handler in list(logger.handlers):
+        if handler not in handlers:
+            logger.removeHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = propagate
+
+
+@pytest.fixture(scope="session")
+def tiny_st_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random sentence-transformers folder (BERT, hidden 32), built once per session."""
+    from tests.tiny_models import build_tiny_sentence_transformer
+
+    return build_tiny_sentence_transformer(tmp_path_factory.mktemp("tiny-st") / "model")
+
+
+@pytest.fixture(scope="session")
+def seeds_dir() -> Path:
+    """The repository's seed corpus (five articles and metadata.csv)."""
+    return SEEDS
+
+
+@pytest.fixture(scope="session")
+def seed_texts() -> dict[str, str]:
+    """Raw text of each seed article by document id (the file stem)."""
+    return {path.stem: path.read_text(encoding="utf-8") for path in SEED_FILES}
+
+
+def job_data(output: Path, model: Path | str, **sections: Any) -> dict[str, Any]:
+    """Config mapping for the seed job into ``output``, embedding with ``model``.
+
+    Translation is off by default (no translation model offline; the stage would only spend
+    time failing to load one); keyword arguments replace or extend top-level keys, and a dict
+    value for a section is merged into that section.
+    """
+    data: dict[str, Any] = {
+        "job": "test-seeds",
+        "inputs": [str(SEEDS / "*.txt")],
+        "output": str(output),
+        "ingest": {"metadata": str(SEEDS / "metadata.csv")},
+        "translate": {"enabled": False},
+        "embed": {"model": str(model), "batch_size": 64},
+    }
+    for key, value in sections.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return data
+
+
+@pytest.fixture
+def make_job(tiny_st_dir: Path, tmp_path: Path) -> Callable[..., Any]:
+    """``make_job(output=None, **sections)`` → a validated JobConfig using the tiny model."""
+    from pipeline.config import parse_config
+
+    def make(output: Path | None = None, **sections: Any):
+        return parse_config(job_data(output or tmp_path / "out", tiny_st_dir, **sections))
+
+    return make
