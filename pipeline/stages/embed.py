@@ -124,7 +124,9 @@ class Embed(Stage):
 
     def cache_root(self) -> Path:
         config = self.job.embed
-        return Path(config.cache_dir) if config.cache_dir else self.job.output_dir / ".cache" / "vectors"
+        if config.cache_dir:
+            return Path(config.cache_dir)
+        return self.job.output_dir / ".cache" / "vectors"
 
     def run(self, tables: Tables, context: StageContext) -> Tables:
         config = self.job.embed

@@ -57,8 +57,8 @@ class Translate(Stage):
         context.progress.total(len(todo))
         by_lang = sentences.loc[todo].groupby("lang", sort=True)
         for lang, group in by_lang:
-            translator.src_lang = lang
-            outputs = translator.translate(group["text"].tolist(), progress=context.progress.advance)
+            outputs = translator.translate(group["text"].tolist(), src_lang=str(lang),
+                                           progress=context.progress.advance)
             sentences.loc[group.index, "text_en"] = outputs
             sentences.loc[group.index, "translation_model"] = config.model
         context.stats["translated"] = len(todo)

@@ -1,0 +1,1 @@
+"""Model backends (embedding, translation) and the offline model builder."""

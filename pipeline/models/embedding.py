@@ -1,0 +1,51 @@
+"""Loading sentence-transformers models offline, with a clear error when one is missing."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from pipeline.errors import ModelUnavailableError
+from pipeline.models.paths import OFFLINE_BUILDS, models_dir, resolve_model
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+logger = logging.getLogger(__name__)
+
+
+def load_sentence_transformer(name: str, device: str = "cpu") -> SentenceTransformer:
+    """Load ``name`` (local folder, offline build or hub id); never runs remote code."""
+    from sentence_transformers import SentenceTransformer
+
+    path = resolve_model(name)
+    try:
+        return SentenceTransformer(path, device=device, trust_remote_code=False)
+    except (OSError, ValueError) as error:
+        if name in OFFLINE_BUILDS:
+            fix = (f"build it offline with `quotetrace setup-models` (or `make models`) into "
+                   f"{models_dir() / OFFLINE_BUILDS[name]}")
+        else:
+            fix = "set embed.model to a local sentence-transformers folder"
+        if os.environ.get("HF_HUB_OFFLINE") == "1":
+            fix += ", or unset HF_HUB_OFFLINE to download it from the hub"
+        raise ModelUnavailableError(f"embedding model {name!r} cannot be loaded: {fix}") from error
+
+
+def model_identity(name: str) -> str:
+    """What identifies a model's vectors in a cache key.
+
+    For a local folder: its name plus the names and sizes of its files (stable when the folder
+    moves, changed by a rebuild with other weights); for a hub id: the id.
+    """
+    path = resolve_model(name)
+    if not os.path.isdir(path):
+        return name
+    digest = hashlib.sha256(name.encode())
+    for root, _, files in sorted(os.walk(path)):
+        for file in sorted(files):
+            full = os.path.join(root, file)
+            digest.update(f"{os.path.relpath(full, path)}:{os.path.getsize(full)}".encode())
+    return f"{name}@{digest.hexdigest()[:12]}"
