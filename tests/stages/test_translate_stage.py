@@ -1,0 +1,53 @@
+"""The translate stage end to end through the runner, on a tiny random MarianMT built here."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from pipeline.runner import run_job
+
+
+@pytest.fixture(scope="session")
+def tiny_marian_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.tiny_models import build_tiny_marian
+
+    return build_tiny_marian(tmp_path_factory.mktemp("tiny-marian") / "model")
+
+
+def test_vietnamese_sentences_are_translated_and_the_model_recorded(make_job, tiny_marian_dir):
+    job = make_job(translate={"enabled": True, "model": str(tiny_marian_dir)})
+    sentences = run_job(job).tables["sentences"]
+    vietnamese = sentences[sentences["lang"] == "vi"]
+    english = sentences[sentences["lang"] == "en"]
+    assert len(vietnamese) == 14
+    assert (vietnamese["text_en"].str.len() > 0).all()
+    assert (vietnamese["text_en"] != vietnamese["text"]).all()
+    assert set(vietnamese["translation_model"]) == {str(tiny_marian_dir)}
+    assert (english["text_en"] == english["text"]).all()
+    assert set(english["translation_model"]) == {""}
+
+
+def test_translation_is_deterministic_and_cached(make_job, tiny_marian_dir, tmp_path):
+    config = {"enabled": True, "model": str(tiny_marian_dir)}
+    first = run_job(make_job(tmp_path / "a", translate=config))
+    second = run_job(make_job(tmp_path / "b", translate=config))
+    assert (tmp_path / "a" / "sentences.parquet").read_bytes() == (
+        tmp_path / "b" / "sentences.parquet").read_bytes()
+    rerun = run_job(make_job(tmp_path / "a", translate=config))
+    assert [r.name for r in rerun.reports if r.cached] == [
+        "clean", "segment", "detect", "translate", "embed", "align"]
+    assert first.summary()["translated"] == second.summary()["translated"] == 14
+
+
+def test_missing_model_warns_and_the_job_still_aligns(make_job, caplog):
+    job = make_job(translate={"enabled": True, "model": "no-such-org/no-such-model"})
+    with caplog.at_level(logging.WARNING, logger="quotetrace"):
+        result = run_job(job)
+    assert "no-such-org/no-such-model" in caplog.text
+    sentences = result.tables["sentences"]
+    assert (sentences.loc[sentences["lang"] == "vi", "text_en"] == "").all()
+    assert result.summary()["translated"] == 0
+    assert (job.output_dir / "alignments.parquet").exists()
