@@ -40,6 +40,7 @@ class AlignParams:
     lexical_weight: float = 0.15
     min_margin: float = 1.02
     mutual: bool = True
+    one_sided_margin: float | None = None
     merges: bool = True
     merge_gain: float = 0.0
 
@@ -142,18 +143,47 @@ def align_pair(a: SideData, b: SideData, params: AlignParams = AlignParams()) ->
     score_of = {(i, int(j)): float(v) for i in range(len(a))
                 for j, v in zip(forward_idx[i], forward_val[i], strict=True)}
 
+    best_margin_b = back_margin.max(axis=1)
     links: list[Link] = []
     for i in range(len(a)):
         j = int(best_b[i])
-        if params.mutual and int(best_a[j]) != i:
-            continue
         margin = float(best_margin_a[i])
         if margin < params.min_margin:
             continue
+        if params.mutual and int(best_a[j]) != i:
+            continue
         links.append(Link((i,), (j,), score_of[(i, j)], margin))
+    if params.one_sided_margin is not None:
+        links += _one_sided(a, b, links, params, best_b, best_margin_a, best_a, best_margin_b,
+                            score_of)
     if params.merges:
         links = _extend_merges(a, b, links, params, best_b, best_a)
     return sorted(links, key=lambda link: (link.a, link.b))
+
+
+def _one_sided(a, b, links, params, best_b, best_margin_a, best_a, best_margin_b, score_of):
+    """Extra links where only one side's best match agrees, at a stricter margin.
+
+    Comparable news is many-to-many: one outlet's summary sentence can restate two sentences of
+    another. Those second partners are never mutual best, so they need their own threshold.
+    """
+    have = {(link.a[0], link.b[0]) for link in links}
+    extra = {}
+    for i in range(len(a)):
+        j = int(best_b[i])
+        if best_margin_a[i] >= params.one_sided_margin and (i, j) not in have:
+            extra[(i, j)] = float(best_margin_a[i])
+    for j in range(len(b)):
+        i = int(best_a[j])
+        if best_margin_b[j] >= params.one_sided_margin and (i, j) not in have:
+            extra[(i, j)] = max(extra.get((i, j), 0.0), float(best_margin_b[j]))
+    out = []
+    for (i, j), margin in sorted(extra.items()):
+        score = score_of.get((i, j))
+        if score is None:
+            score = _unit_score(a, (i,), b, (j,), params.lexical_weight)
+        out.append(Link((i,), (j,), score, margin))
+    return out
 
 
 def _extend_merges(a: SideData, b: SideData, links: list[Link], params: AlignParams,

@@ -108,6 +108,10 @@ class AlignConfig(Section):
     )
     min_margin: float = Field(1.02, description="Keep mutual-best pairs with margin ≥ this.")
     mutual: bool = True
+    one_sided_margin: float | None = Field(
+        None, description="Also keep pairs best in one direction only, with margin ≥ this "
+        "(many-to-many: a summary restating two sentences). null = mutual best only.",
+    )
     merges: bool = True
     merge_gain: float = Field(0.0, description="Margin gain a 1-2 / 2-1 merge must add.")
 

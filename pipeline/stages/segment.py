@@ -45,6 +45,8 @@ def split_paragraph(paragraph: str, config: SegmentConfig) -> list[tuple[int, in
     """Sentence spans of one paragraph (offsets relative to it)."""
     import blingfire
 
+    if not paragraph.strip():
+        return []  # blingfire fails on an empty string (and a document may clean to nothing)
     _, offsets = blingfire.text_to_sentences_and_offsets(fold_diacritics(paragraph))
     spans = [(start, end) for start, end in offsets if paragraph[start:end].strip()]
     if not config.keep_quotes_whole:
