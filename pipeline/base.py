@@ -47,6 +47,9 @@ class StageContext:
     job: JobConfig
     progress: Progress = field(default_factory=Progress)
     stats: dict[str, Any] = field(default_factory=dict)
+    #: A stage sets this to False when its result must not be reused (e.g. a model was missing,
+    #: so a later run with the model should recompute).
+    cacheable: bool = True
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("quotetrace"))
 
 

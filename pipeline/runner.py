@@ -29,6 +29,7 @@ from pipeline.config import JobConfig
 from pipeline.data import OUTPUT_TABLES
 from pipeline.errors import QuotetraceError
 from pipeline.io import read_parquet, write_json_atomic, write_parquet_atomic
+from pipeline.models.embedding import model_identity
 from pipeline.stages.align import Align
 from pipeline.stages.clean import Clean
 from pipeline.stages.detect import Detect
@@ -89,6 +90,15 @@ def package_versions() -> dict[str, str]:
 
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def content_fingerprint(key: str, tables: Tables) -> str:
+    digest = hashlib.sha256(key.encode())
+    for name in sorted(tables):
+        frame = tables[name]
+        digest.update(name.encode())
+        digest.update(frame.to_json(orient="split", default_handler=str).encode())
+    return digest.hexdigest()[:16]
 
 
 class StageCache:
@@ -197,6 +207,10 @@ class Runner:
             outputs = stage.run({name: tables[name] for name in stage.reads}, context)
         if key is None:
             return outputs, stage.cache_key({}), False
+        if not context.cacheable:
+            shutil.rmtree(self.cache.folder(stage, key), ignore_errors=True)
+            # Not saved; downstream keys follow the content so they recompute when it changes.
+            return outputs, content_fingerprint(key, outputs), False
         self.cache.save(stage, key, outputs)
         return outputs, key, False
 
@@ -227,7 +241,7 @@ class Runner:
             "packages": package_versions(),
             "models": {
                 "embed": self.job.embed.model,
-                "embed_identity": next((r.key for r in result.reports if r.name == "embed"), ""),
+                "embed_identity": model_identity(self.job.embed.model),
                 "translate": self.job.translate.model,
                 "translation_models_used": translation_models,
             },

@@ -53,6 +53,7 @@ class Translate(Stage):
                 "cross-lingually", error, len(todo)
             )
             context.stats["translation_error"] = str(error)
+            context.cacheable = False
             return {"sentences": sentences}
         context.progress.total(len(todo))
         by_lang = sentences.loc[todo].groupby("lang", sort=True)
