@@ -133,8 +133,11 @@ def test_cli_json_and_report(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
 
     assert ev.main([str(tmp_path), "--gold", str(gold_path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"precision", "recall", "f1", "predicted", "gold", "per_pair"}
+    assert set(out) == {"precision", "recall", "f1", "strict_precision", "predicted", "gold",
+                        "sure", "possible", "per_pair"}
     assert (out["precision"], out["recall"]) == (0.5, 0.25)
+    # gold without "sure" fields: every pair is sure, strict precision is the plain one
+    assert (out["strict_precision"], out["sure"], out["possible"], out["gold"]) == (0.5, 4, 0, 4)
 
     assert ev.main([str(tmp_path), "--gold", str(gold_path)]) == 0
     report = capsys.readouterr().out
@@ -147,15 +150,96 @@ def test_load_gold_rejects_bad_lines(tmp_path: Path) -> None:
     path.write_text('{"doc_a": "a", "text_a": "x", "doc_b": "b"}\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r":1:.*text_b"):
         ev.load_gold(path)
+    path.write_text('{"doc_a": "a", "text_a": "x", "doc_b": "b", "text_b": "y", "sure": "no"}\n',
+                    encoding="utf-8")
+    with pytest.raises(ValueError, match=r":1:.*sure"):
+        ev.load_gold(path)
+
+
+def test_load_gold_keeps_the_sure_flag_defaulting_to_true(tmp_path: Path) -> None:
+    path = tmp_path / "gold.jsonl"
+    lines = [dict(GOLD_PAIRS[0]), {**GOLD_PAIRS[1], "sure": False}, {**GOLD_PAIRS[2], "sure": True}]
+    path.write_text("\n".join(json.dumps(g) for g in lines) + "\n", encoding="utf-8")
+    assert [g["sure"] for g in ev.load_gold(path)] == [True, False, True]
+
+
+def test_possible_pair_counts_for_precision_only() -> None:
+    """Sure/possible tiers (Och & Ney): P against sure+possible, R against sure only."""
+    gold = [
+        *GOLD_PAIRS,
+        {"doc_a": "000_x", "text_a": "hail close ties", "doc_b": "001_y",
+         "text_b": "relations are a priority", "note": "p1", "sure": False},
+        {"doc_a": "001_y", "text_a": "meets for the first time today", "doc_b": "002_z",
+         "text_b": "met for the first time", "note": "p2", "sure": False},
+    ]
+    rows = [
+        # matches the sure pair g1
+        ("000_x", "Putin said ties were a priority.", "001_y",
+         "Moscow says relations are a priority."),
+        # matches the possible pair p1 only
+        ("000_x", "Putin and Pezeshkian hail close ties", "001_y",
+         "Yes, relations are a priority."),
+        # matches nothing
+        ("000_x", "unrelated", "002_z", "also unrelated"),
+    ]
+    result = ev.evaluate(_frame(rows), gold)
+    assert (result["sure"], result["possible"], result["gold"]) == (4, 2, 4)
+    assert result["precision"] == pytest.approx(2 / 3)
+    assert result["strict_precision"] == pytest.approx(1 / 3)
+    assert result["recall"] == pytest.approx(1 / 4)
+    assert result["f1"] == pytest.approx(2 * (2 / 3) * 0.25 / (2 / 3 + 0.25))
+    assert len(result["false_positives"]) == 1
+    assert result["false_positives"][0]["text_a"] == "unrelated"
+    possible_only = [p["text_a"] for p in result["possible_only"]]
+    assert possible_only == ["Putin and Pezeshkian hail close ties"]
+    # unmatched possible pairs (p2) are never reported as missed
+    assert [g["note"] for g in result["missed"]] == ["g2", "g3", "g4"]
+    entry = result["per_pair"]["000_x|001_y"]
+    assert (entry["predicted"], entry["predicted_correct"], entry["predicted_sure"]) == (2, 2, 1)
+    assert (entry["gold"], entry["gold_found"], entry["possible"]) == (1, 1, 1)
+    assert (entry["precision"], entry["strict_precision"], entry["recall"]) == (1.0, 0.5, 1.0)
+    assert result["per_pair"]["001_y|002_z"]["possible"] == 1
+
+    # the same prediction without the possible tier is a plain false positive
+    plain = ev.evaluate(_frame(rows), GOLD_PAIRS)
+    assert plain["precision"] == plain["strict_precision"] == pytest.approx(1 / 3)
+    assert plain["recall"] == result["recall"]
+
+    # a prediction matching a possible pair alone never raises recall
+    only_possible = ev.evaluate(_frame(rows[1:2]), gold)
+    assert (only_possible["precision"], only_possible["strict_precision"]) == (1.0, 0.0)
+    assert (only_possible["recall"], only_possible["f1"]) == (0.0, 0.0)
+
+
+def test_report_shows_tiers(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    gold_path = tmp_path / "gold.jsonl"
+    gold = [*GOLD_PAIRS, {"doc_a": "000_x", "text_a": "hail close ties", "doc_b": "001_y",
+                          "text_b": "relations are a priority", "sure": False}]
+    gold_path.write_text("\n".join(json.dumps(g) for g in gold) + "\n", encoding="utf-8")
+    _frame([("000_x", "They hail close ties", "001_y", "relations are a priority")]).to_parquet(
+        tmp_path / "alignments.parquet")
+    assert ev.main([str(tmp_path), "--gold", str(gold_path)]) == 0
+    report = capsys.readouterr().out
+    first = report.splitlines()[0]
+    assert "precision 1.000" in first and "strict precision 0.000" in first
+    assert "gold 4 sure + 1 possible" in first
+    assert "false positives (0)" in report
+    assert "matching possible pairs only (1)" in report
+    assert "missed gold pairs (4)" in report
 
 
 def test_seed_gold_substrings_occur_exactly_once() -> None:
     gold = ev.load_gold(GOLD)
-    assert 25 <= len(gold) <= 60
+    sure = [g for g in gold if g["sure"]]
+    assert 25 <= len(sure) <= 60
+    assert 0 <= len(gold) - len(sure) <= 60
     texts = {path.stem: path.read_text(encoding="utf-8") for path in SEEDS.glob("*.txt")}
     seen = set()
     for record in gold:
         assert record["doc_a"] < record["doc_b"], record
+        if not record["sure"]:  # possible pairs: no NBSP or curly quotes in the substrings
+            for text in (record["text_a"], record["text_b"]):
+                assert not set(text) & set("\u00a0\u2018\u2019\u201c\u201d"), text
         key = (record["doc_a"], record["text_a"], record["doc_b"], record["text_b"])
         assert key not in seen, record
         seen.add(key)
@@ -170,6 +254,9 @@ def test_seed_gold_is_matched_by_its_own_sentences() -> None:
     rows = [(g["doc_b"], g["text_b"], g["doc_a"], g["text_a"]) for g in gold]
     result = ev.evaluate(_frame(rows), gold)
     assert (result["precision"], result["recall"]) == (1.0, 1.0)
+    assert result["false_positives"] == [] and result["missed"] == []
+    sure_rows = [(g["doc_b"], g["text_b"], g["doc_a"], g["text_a"]) for g in gold if g["sure"]]
+    assert ev.evaluate(_frame(sure_rows), gold)["strict_precision"] == 1.0
 
 
 if __name__ == "__main__":
