@@ -109,6 +109,13 @@ def nearest(a: SideData, b: SideData, params: AlignParams):
     return forward_idx, forward_val, back_idx, back_val
 
 
+def ratio_margin(scores: np.ndarray, denominators: np.ndarray) -> np.ndarray:
+    """``scores / denominators``, or -inf where that ratio means nothing (denominator ≤ 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        margins = scores / denominators
+    return np.where((denominators > 0) & (scores > 0), margins, -np.inf)
+
+
 def _merged_unit(side: SideData, indices: tuple[int, ...]) -> tuple[np.ndarray, sparse.csr_matrix]:
     weights = side.lengths[list(indices)].astype(np.float32)
     vector = (weights[:, None] * side.embeddings[list(indices)]).sum(axis=0)
@@ -135,8 +142,8 @@ def align_pair(a: SideData, b: SideData, params: AlignParams = AlignParams()) ->
     knn_a = forward_val[:, :k_a].mean(axis=1)
     knn_b = back_val[:, :k_b].mean(axis=1)
 
-    forward_margin = forward_val / ((knn_a[:, None] + knn_b[forward_idx]) / 2)
-    back_margin = back_val / ((knn_b[:, None] + knn_a[back_idx]) / 2)
+    forward_margin = ratio_margin(forward_val, (knn_a[:, None] + knn_b[forward_idx]) / 2)
+    back_margin = ratio_margin(back_val, (knn_b[:, None] + knn_a[back_idx]) / 2)
     best_b = forward_idx[np.arange(len(a)), forward_margin.argmax(axis=1)]
     best_a = back_idx[np.arange(len(b)), back_margin.argmax(axis=1)]
     best_margin_a = forward_margin.max(axis=1)

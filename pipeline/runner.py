@@ -162,7 +162,8 @@ class Runner:
             return result
         except QuotetraceError as error:
             logger.error("%s", error)
-            if created:
+            if created and not self.cache.root.exists():
+                # Failed before any stage result was kept: leave no trace of the job.
                 logger.removeHandler(handler)
                 handler.close()
                 shutil.rmtree(self.output_dir, ignore_errors=True)

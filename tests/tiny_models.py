@@ -18,7 +18,8 @@ from typing import Any
 _VI_TEXT = (
     "tôi bạn chúng ta họ anh chị ông bà người dân chính phủ thành phố Hà Nội Sài Gòn Việt Nam "
     "nói rằng hôm nay ngày mai năm nay tháng trước kinh tế phát triển tăng trưởng giá xăng dầu "
-    "thị trường chứng khoán ngân hàng lãi suất doanh nghiệp xuất khẩu nhập khẩu bộ trưởng thủ tướng "
+    "thị trường chứng khoán ngân hàng lãi suất doanh nghiệp xuất khẩu nhập khẩu "
+    "bộ trưởng thủ tướng "
     "quốc hội báo cáo cho biết khẳng định đã đang sẽ không có là của và với trong ngoài được bị "
     "những các một hai ba nhiều ít mới cũ lớn nhỏ tốt xấu đường giao thông mưa bão lũ lụt miền "
     "Bắc Trung Nam học sinh giáo dục bệnh viện sức khỏe điện nước an toàn"
@@ -26,7 +27,8 @@ _VI_TEXT = (
 
 _EN_TEXT = (
     "I you we they he she the people government city Hanoi Saigon Vietnam said that today "
-    "tomorrow this year last month economy growth develop price fuel oil stock market bank interest "
+    "tomorrow this year last month economy growth develop price fuel oil stock market "
+    "bank interest "
     "rate business export import minister prime parliament report stated confirmed has is will not "
     "have be of and with in out was were many few new old large small good bad road traffic rain "
     "storm flood north central south students education hospital health electricity water safety"

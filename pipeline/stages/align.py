@@ -35,7 +35,8 @@ def lexical_matrix(texts: list[str]):
 
 
 def document_pairs(documents: pd.DataFrame, mode: str, same_outlet: bool) -> list[tuple[str, str]]:
-    outlet = {row.doc_id: (row.outlet or f"doc:{row.doc_id}")
+    outlet = {row.doc_id: (row.outlet if isinstance(row.outlet, str) and row.outlet
+                           else f"doc:{row.doc_id}")
               for row in documents.itertuples(index=False)}
     lang = dict(zip(documents["doc_id"], documents["lang"], strict=True))
     pairs = []

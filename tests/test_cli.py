@@ -1,0 +1,95 @@
+"""The quotetrace command: exit codes and one-line messages for bad configs and inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from tests.conftest import SEEDS, job_data
+
+
+def flat(text: str) -> str:
+    """Output without whitespace, so that rich's line wrapping cannot split what we look for."""
+    return "".join(text.split())
+
+
+def write_config(tmp_path: Path, data: dict[str, Any]) -> Path:
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_bad_key_exits_2_naming_the_key(runner: CliRunner, tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"job": "t", "inputs": [str(SEEDS)],
+                                     "align": {"treshold": 1.1}})
+    result = runner.invoke(app, ["run", str(config)])
+    assert result.exit_code == 2, result.output
+    assert "align.treshold" in flat(result.output)
+    assert "min_margin" in flat(result.output)  # the valid keys are listed
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_missing_and_malformed_config(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2
+    assert "nope.yaml" in flat(result.output)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("job: t\ninputs: [seeds/\n", encoding="utf-8")
+    result = runner.invoke(app, ["run", str(bad)])
+    assert result.exit_code == 2
+    assert "notvalidYAML" in flat(result.output)
+
+
+def test_empty_input_exits_3_naming_the_file(runner: CliRunner, tmp_path: Path,
+                                             tiny_st_dir: Path) -> None:
+    empty = tmp_path / "in" / "empty-article.txt"
+    empty.parent.mkdir()
+    empty.write_text("   \n", encoding="utf-8")
+    output = tmp_path / "out"
+    config = write_config(tmp_path, job_data(output, tiny_st_dir))
+    result = runner.invoke(app, ["run", str(config), "-i", str(SEEDS / "*.txt"),
+                                 "--input", str(empty)])
+    assert result.exit_code == 3, result.output
+    assert flat(str(empty)) in flat(result.output)
+    assert "Traceback" not in result.output
+    assert not output.exists()
+
+
+def test_unknown_from_stage(runner: CliRunner, tmp_path: Path, tiny_st_dir: Path) -> None:
+    config = write_config(tmp_path, job_data(tmp_path / "out", tiny_st_dir))
+    result = runner.invoke(app, ["run", str(config), "--from", "aling"])
+    assert result.exit_code == 1
+    assert "aling" in flat(result.output) and "align" in result.output
+
+
+def test_successful_run_prints_the_summary(runner: CliRunner, tmp_path: Path,
+                                           tiny_st_dir: Path) -> None:
+    config = write_config(tmp_path, job_data(tmp_path / "ignored", tiny_st_dir))
+    output = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(config), "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    assert "documents 5 · sentences" in result.output
+    for stage in ["ingest", "clean", "segment", "detect", "translate", "embed", "align"]:
+        assert stage in result.output
+    assert (output / "alignments.parquet").is_file()
+    assert not (tmp_path / "ignored").exists()  # --output replaced the config's output
+    rerun = runner.invoke(app, ["run", str(config), "--output", str(output)])
+    assert rerun.exit_code == 0
+    assert rerun.output.count("cached") >= 6
+
+
+def test_help(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "run" in result.output and "setup-models" in result.output
