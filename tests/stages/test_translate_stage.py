@@ -18,7 +18,7 @@ def tiny_marian_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_vietnamese_sentences_are_translated_and_the_model_recorded(make_job, tiny_marian_dir):
-    job = make_job(translate={"enabled": True, "model": str(tiny_marian_dir)})
+    job = make_job(translate={"enabled": True, "model": str(tiny_marian_dir), "max_length": 32})
     sentences = run_job(job).tables["sentences"]
     vietnamese = sentences[sentences["lang"] == "vi"]
     english = sentences[sentences["lang"] == "en"]
@@ -31,7 +31,7 @@ def test_vietnamese_sentences_are_translated_and_the_model_recorded(make_job, ti
 
 
 def test_translation_is_deterministic_and_cached(make_job, tiny_marian_dir, tmp_path):
-    config = {"enabled": True, "model": str(tiny_marian_dir)}
+    config = {"enabled": True, "model": str(tiny_marian_dir), "max_length": 32}
     first = run_job(make_job(tmp_path / "a", translate=config))
     second = run_job(make_job(tmp_path / "b", translate=config))
     assert (tmp_path / "a" / "sentences.parquet").read_bytes() == (
