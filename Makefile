@@ -21,7 +21,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 install: $(VENV)/.installed
 
-$(E5): $(VENV)/.installed
+$(E5): | $(VENV)/.installed
 	$(QT) setup-models
 
 models: $(E5)
