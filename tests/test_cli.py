@@ -93,3 +93,16 @@ def test_help(runner: CliRunner) -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
     assert "run" in result.output and "setup-models" in result.output
+
+
+def test_missing_embedding_model_exits_4_with_the_fix(runner: CliRunner, tmp_path: Path) -> None:
+    output = tmp_path / "out"
+    config = write_config(tmp_path, job_data(output, "intfloat/multilingual-e5-small"))
+    result = runner.invoke(app, ["run", str(config)])
+    assert result.exit_code == 4, result.output
+    assert "intfloat/multilingual-e5-small" in result.output
+    assert "setup-models" in flat(result.output)
+    assert "Traceback" not in result.output
+    # Earlier stages stay cached for the next run; no final table is half-written.
+    assert not (output / "alignments.parquet").exists()
+    assert not (output / "manifest.json").exists()
