@@ -263,3 +263,17 @@ def test_library_result(seeds_run: JobResult) -> None:
     assert summary["cached"] == []
     assert set(summary["seconds"]) == set(STAGE_NAMES)
     assert set(seeds_run.tables) >= {"documents", "sentences", "alignments", "embeddings"}
+
+
+def test_tables_load_with_hugging_face_datasets(seeds_run: JobResult) -> None:
+    import datasets
+
+    folder = seeds_run.output_dir
+    loaded = {
+        name: datasets.load_dataset("parquet", data_files=str(folder / f"{name}.parquet"),
+                                    split="train", cache_dir=str(folder / ".hf-cache"))
+        for name in ("documents", "sentences", "alignments")
+    }
+    assert loaded["sentences"].num_rows == len(seeds_run.tables["sentences"])
+    assert loaded["alignments"].features["sent_ids_a"].feature.dtype == "string"
+    assert set(loaded["documents"]["doc_id"]) == set(SEED_IDS)
