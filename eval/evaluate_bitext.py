@@ -4,7 +4,8 @@ For each TED talk the Vietnamese lines stay in order; the English lines are dete
 perturbed: some are dropped (their Vietnamese line then has no counterpart), some adjacent pairs
 are merged into one line (gold 2-1 links), unrelated English lines from the dev set are added,
 and the result is shuffled. The talks are written as ``talkNN.vi`` / ``talkNN.en`` files and run
-through the real pipeline (``configs/bitext.yaml`` settings, ``align.pairs: same_stem``).
+through the real pipeline with ``configs/bitext.yaml`` (plus ``align.pairs: same_stem``). Its
+align settings were chosen on the dev split (``--split tst2012``); report the test split.
 
 Reported: strict link precision/recall/F1 (a predicted link counts only if its Vietnamese and
 English line sets both equal a gold link's), and atom precision/recall (each (vi, en) line pair
@@ -24,17 +25,23 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
+import yaml
+
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpora" / \
     "iwslt15_envi_tst2013"
 Link = tuple[tuple[int, ...], tuple[int, ...]]
 
 
-def load_talks(corpus: Path) -> list[tuple[str, list[str], list[str]]]:
-    """(talk id, vi lines, en lines) for each tst2013 talk, in corpus order."""
-    vi = (corpus / "tst2013.raw.vi").read_text(encoding="utf-8").splitlines()
-    en = (corpus / "tst2013.raw.en").read_text(encoding="utf-8").splitlines()
+BITEXT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "bitext.yaml"
+SPLITS = ("tst2013", "tst2012")  # test, dev (tune on dev, report test)
+
+
+def load_talks(corpus: Path, split: str = "tst2013") -> list[tuple[str, list[str], list[str]]]:
+    """(talk id, vi lines, en lines) for each talk of ``split``, in corpus order."""
+    vi = (corpus / f"{split}.raw.vi").read_text(encoding="utf-8").splitlines()
+    en = (corpus / f"{split}.raw.en").read_text(encoding="utf-8").splitlines()
     ids = [line.split("\t")[0] for line in
-           (corpus / "tst2013.docids").read_text(encoding="utf-8").splitlines()]
+           (corpus / f"{split}.docids").read_text(encoding="utf-8").splitlines()]
     talks: dict[str, tuple[list[str], list[str]]] = {}
     for talk, v, e in zip(ids, vi, en, strict=True):
         talks.setdefault(talk, ([], []))
@@ -91,13 +98,15 @@ def score(gold: set[Link], predicted: set[Link]) -> dict[str, float]:
 
 
 def evaluate(corpus: Path, talks: int | None = None, workdir: Path | None = None,
-             seed: int = 13, embed_model: str | None = None, align: dict | None = None) -> dict:
+             seed: int = 13, embed_model: str | None = None, align: dict | None = None,
+             split: str = "tst2013") -> dict:
     from pipeline.config import parse_config
     from pipeline.runner import run_job
 
-    all_talks = load_talks(corpus)[:talks]
+    all_talks = load_talks(corpus, split)[:talks]
+    other = SPLITS[1] if split == SPLITS[0] else SPLITS[0]
     distractors = [line.strip() for line in
-                   (corpus / "tst2012.raw.en").read_text(encoding="utf-8").splitlines()
+                   (corpus / f"{other}.raw.en").read_text(encoding="utf-8").splitlines()
                    if len(line.split()) > 3]
     rng = random.Random(seed)
     work = Path(workdir or tempfile.mkdtemp(prefix="qt-bitext-"))
@@ -110,13 +119,12 @@ def evaluate(corpus: Path, talks: int | None = None, workdir: Path | None = None
         (inputs / f"{stem}.vi").write_text("\n".join(vi_lines) + "\n", encoding="utf-8")
         (inputs / f"{stem}.en").write_text("\n".join(en_lines) + "\n", encoding="utf-8")
         gold[stem] = talk_gold
-    config = {
-        "job": "bitext-eval", "inputs": [str(inputs)], "output": str(work / "out"),
-        "ingest": {"extensions": [".vi", ".en"]},
-        "segment": {"mode": "lines", "min_chars": 1},
-        "translate": {"enabled": False},
-        "align": {"pairs": "same_stem", **(align or {})},
-    }
+    # The shipped bitext config, with every talk's x.vi aligned only to its own x.en.
+    config = yaml.safe_load(BITEXT_CONFIG.read_text(encoding="utf-8"))
+    config.update({"job": "bitext-eval", "inputs": [str(inputs)], "output": str(work / "out")})
+    config["ingest"] = {**config.get("ingest", {}), "extensions": [".vi", ".en"]}
+    config["segment"] = {**config.get("segment", {}), "min_chars": 1}
+    config["align"] = {**config.get("align", {}), "pairs": "same_stem", **(align or {})}
     if embed_model:
         config["embed"] = {"model": embed_model}
     result = run_job(parse_config(config, "evaluate_bitext"))
@@ -138,7 +146,7 @@ def evaluate(corpus: Path, talks: int | None = None, workdir: Path | None = None
     merged_gold = {item for item in all_gold if len(item[1][0]) == 2}
     merged_pred = {item for item in all_pred if len(item[1][0]) == 2}
     report = {
-        "corpus": str(corpus), "talks": len(all_talks), "seed": seed,
+        "corpus": str(corpus), "split": split, "talks": len(all_talks), "seed": seed,
         "vi_lines": sum(len(vi) for _, vi, _ in all_talks),
         "overall": score(all_gold, all_pred),  # type: ignore[arg-type]
         "merges_2_1": score(merged_gold, merged_pred),  # type: ignore[arg-type]
@@ -153,17 +161,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--talks", type=int, default=None, help="Only the first N talks.")
     parser.add_argument("--keep", type=Path, default=None, help="Work folder to keep.")
     parser.add_argument("--embed-model", default=None)
+    parser.add_argument("--split", choices=SPLITS, default="tst2013",
+                        help="tst2013 (test, default) or tst2012 (dev, for tuning).")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if not (args.corpus / "tst2013.raw.vi").is_file():
         print(f"error: {args.corpus}/tst2013.raw.vi not found; pass --corpus "
               "path/to/iwslt15_envi_tst2013", file=sys.stderr)
         return 2
-    report = evaluate(args.corpus.resolve(), args.talks, args.keep, embed_model=args.embed_model)
+    report = evaluate(args.corpus.resolve(), args.talks, args.keep, embed_model=args.embed_model,
+                      split=args.split)
     if args.json:
         print(json.dumps(report))
     else:
-        print(f"IWSLT'15 tst2013, {report['talks']} talks, {report['vi_lines']} vi lines "
+        print(f"IWSLT'15 {report['split']}, {report['talks']} talks, {report['vi_lines']} vi lines "
               "(en: shuffled, 10% dropped, 10% merged, 10% added)")
         for name in ("overall", "merges_2_1"):
             r = report[name]
