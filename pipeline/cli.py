@@ -81,6 +81,9 @@ def run(
         "--from", help="Recompute from this stage on (ingest, clean, segment, detect, "
         "translate, embed, align).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Recompute every stage.")] = False,
+    settings: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a config value: --set align.min_margin=1.05 (repeatable).")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run a configured job and write its tables to the output folder."""
@@ -90,7 +93,8 @@ def run(
     _setup_logging(verbose)
     try:
         job = load_config(config, {"output": str(output) if output else None,
-                                   "inputs": list(input) if input else None})
+                                   "inputs": list(input) if input else None},
+                          settings=list(settings or []))
         result = run_job(job, from_stage=from_stage, force=force,
                          progress_factory=rich_progress_factory())
     except QuotetraceError as error:

@@ -173,8 +173,34 @@ def parse_config(data: Any, source: str = "<config>") -> JobConfig:
         raise ConfigError(format_validation_error(error, source)) from None
 
 
-def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> JobConfig:
-    """Read and validate a YAML job config; ``overrides`` replace top-level keys."""
+def apply_settings(data: dict[str, Any], settings: list[str]) -> dict[str, Any]:
+    """Apply ``section.key=value`` strings (values parsed as YAML) to a config mapping."""
+    for setting in settings:
+        dotted, sep, raw = setting.partition("=")
+        if not sep or not dotted.strip():
+            raise ConfigError(f"--set {setting!r}: expected KEY=VALUE, e.g. align.min_margin=1.05")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError as error:
+            raise ConfigError(f"--set {setting!r}: value is not valid YAML: {error}") from None
+        *parents, leaf = dotted.strip().split(".")
+        node = data
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"--set {setting!r}: '{part}' is not a section")
+            node = child
+        node[leaf] = value
+    return data
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None,
+                settings: list[str] | None = None) -> JobConfig:
+    """Read and validate a YAML job config.
+
+    ``overrides`` replace top-level keys (None values are ignored); ``settings`` are
+    ``section.key=value`` strings applied last, as ``quotetrace run --set`` passes them.
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found (see configs/ for examples)")
@@ -184,4 +210,6 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Jo
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
     if isinstance(data, dict) and overrides:
         data = {**data, **{k: v for k, v in overrides.items() if v is not None}}
+    if isinstance(data, dict) and settings:
+        data = apply_settings(data, settings)
     return parse_config(data, str(path))

@@ -157,3 +157,24 @@ def test_shipped_configs_exist() -> None:
     assert bitext.segment.mode == "lines"
     assert bitext.align.pairs == "cross_language"
     assert {".vi", ".en"} <= set(bitext.ingest.extensions)
+
+
+def test_set_overrides_nested_values(tmp_path) -> None:
+    from pipeline.config import load_config
+
+    path = tmp_path / "job.yaml"
+    path.write_text("job: x\ninputs: [a]\nalign:\n  k: 3\n", encoding="utf-8")
+    job = load_config(path, settings=["align.min_margin=1.1", "align.one_sided_margin=null",
+                                      "embed.model=some/model"])
+    assert (job.align.k, job.align.min_margin, job.align.one_sided_margin) == (3, 1.1, None)
+    assert job.embed.model == "some/model"
+
+
+@pytest.mark.parametrize("setting", ["align.min_margin", "align.treshold=1", "job.x=1"])
+def test_bad_set_is_a_config_error(tmp_path, setting: str) -> None:
+    from pipeline.config import load_config
+
+    path = tmp_path / "job.yaml"
+    path.write_text("job: x\ninputs: [a]\n", encoding="utf-8")
+    with pytest.raises(ConfigError):
+        load_config(path, settings=[setting])
