@@ -83,7 +83,8 @@ def similarity(a: SideData, b: SideData, rows: slice, weight: float) -> np.ndarr
 def _top(values: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices and values of the ``count`` largest entries per row, in descending order."""
     count = min(count, values.shape[1])
-    part = np.argpartition(-values, count - 1, axis=1)[:, :count]
+    values = np.ascontiguousarray(values)  # row-wise partition on a transposed view is slow
+    part = np.argpartition(values, values.shape[1] - count, axis=1)[:, -count:]
     part_values = np.take_along_axis(values, part, axis=1)
     order = np.lexsort((part, -part_values), axis=1)
     return np.take_along_axis(part, order, axis=1), np.take_along_axis(part_values, order, axis=1)
