@@ -33,6 +33,13 @@ _EN_TEXT = (
     "have be of and with in out was were many few new old large small good bad road traffic rain "
     "storm flood north central south students education hospital health electricity water safety"
 )
+#: Shared size of the tiny random seq2seq models. A wide init makes a random model's output
+#: depend on its input (at the default 0.02 every input decodes to the same string), so order
+#: and batching bugs show in tests.
+TINY_SEQ2SEQ = {
+    "d_model": 32, "encoder_layers": 1, "decoder_layers": 1, "encoder_attention_heads": 2,
+    "decoder_attention_heads": 2, "encoder_ffn_dim": 64, "decoder_ffn_dim": 64, "init_std": 1.0,
+}
 _VI_WORDS = _VI_TEXT.split()
 _EN_WORDS = _EN_TEXT.split()
 
@@ -100,17 +107,8 @@ def build_tiny_marian(out_dir: Path) -> Path:
     ids = {"pad_token_id": pad_id, "eos_token_id": 0, "decoder_start_token_id": pad_id}
     config = MarianConfig(
         vocab_size=len(vocab),
-        d_model=32,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
+        **TINY_SEQ2SEQ,
         max_position_embeddings=512,
-        # A wide init makes the random model's output depend on its input (at the default 0.02
-        # every input decodes to the same string), so order and batching bugs show in tests.
-        init_std=1.0,
         forced_eos_token_id=0,
         **ids,
     )
@@ -259,15 +257,8 @@ def _save_tiny_m2m100_model(out_dir: Path, vocab_size: int, tokenizer: Any) -> N
     }
     config = M2M100Config(
         vocab_size=vocab_size,
-        d_model=32,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
+        **TINY_SEQ2SEQ,
         max_position_embeddings=128,
-        init_std=1.0,
         **ids,
     )
     torch.manual_seed(0)
