@@ -14,10 +14,11 @@ Input: unit sentence embeddings of both documents and L2-normalised TF-IDF rows 
 3. Mutual best: ``a``'s best margin is ``b`` and ``b``'s is ``a``, with margin ≥ ``min_margin``.
    No order is assumed (news reorders statements); each sentence aligns at most once per pair.
 4. Merges: a 1-1 pair ``(a, b)`` grows to ``(a, a±1) → b`` (2-1) or ``a → (b, b±1)`` (1-2) when
-   the neighbour is unaligned, its own best match is the same sentence (it lost the mutual-best
-   contest to its neighbour), and the merged unit scores higher than the pair alone by
-   ``merge_gain``. A merged unit's embedding is the length-weighted mean of its sentences'
-   embeddings (mean pooling makes this close to embedding the concatenation), re-normalised.
+   the neighbour is unaligned and the merged unit scores higher than the pair alone: by
+   ``merge_gain`` if the neighbour's own best match is the same sentence (it lost the mutual-best
+   contest to its neighbour), by the larger ``merge_gain_any`` otherwise. A merged unit's
+   embedding is the length-weighted mean of its sentences' embeddings (mean pooling makes this
+   close to embedding the concatenation), re-normalised.
 
 Similarities are computed in row blocks and only the top candidates per row and column are
 kept, so memory grows with ``(len(a) + len(b)) · candidates``, not ``len(a) · len(b)``.
@@ -43,6 +44,7 @@ class AlignParams:
     one_sided_margin: float | None = None
     merges: bool = True
     merge_gain: float = 0.0
+    merge_gain_any: float = 0.02
 
 
 @dataclass(frozen=True)
@@ -203,13 +205,14 @@ def _extend_merges(a: SideData, b: SideData, links: list[Link], params: AlignPar
     for link in links:
         (i,), (j,) = link.a, link.b
         best = link
-        options = [((min(i, n), max(i, n)), (j,)) for n in (i - 1, i + 1)
-                   if 0 <= n < len(a) and n not in used_a and best_b[n] == j]
-        options += [((i,), (min(j, n), max(j, n))) for n in (j - 1, j + 1)
-                    if 0 <= n < len(b) and n not in used_b and best_a[n] == i]
-        for unit_a, unit_b in options:
+        options = [((min(i, n), max(i, n)), (j,), best_b[n] == j) for n in (i - 1, i + 1)
+                   if 0 <= n < len(a) and n not in used_a]
+        options += [((i,), (min(j, n), max(j, n)), best_a[n] == i) for n in (j - 1, j + 1)
+                    if 0 <= n < len(b) and n not in used_b]
+        for unit_a, unit_b, agrees in options:
             score = _unit_score(a, unit_a, b, unit_b, params.lexical_weight)
-            if score > best.score + params.merge_gain:
+            gain = params.merge_gain if agrees else params.merge_gain_any
+            if score > best.score + gain:
                 best = Link(unit_a, unit_b, score, link.margin * score / link.score)
         used_a.update(best.a)
         used_b.update(best.b)

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import pandas as pd
 from pydantic import BaseModel
 
+from pipeline import __version__
 from pipeline.config import JobConfig
 
 Tables = dict[str, pd.DataFrame]
@@ -77,6 +78,7 @@ class Stage(ABC):
         """Hash of stage identity, its config section, extra key parts and its inputs."""
         config = self.config.model_dump(mode="json") if self.config is not None else None
         payload = {
+            "quotetrace": __version__,  # a new release recomputes rather than trusting old results
             "stage": self.name,
             "version": self.version,
             "config": config,

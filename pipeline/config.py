@@ -113,7 +113,13 @@ class AlignConfig(Section):
         "(many-to-many: a summary restating two sentences). null = mutual best only.",
     )
     merges: bool = True
-    merge_gain: float = Field(0.0, description="Margin gain a 1-2 / 2-1 merge must add.")
+    merge_gain: float = Field(
+        0.0, description="Similarity gain a 1-2 / 2-1 merge must add when the neighbour's own "
+        "best match is the same sentence.")
+    merge_gain_any: float = Field(
+        0.02,
+        description="Similarity gain a merge must add when the neighbour's best is elsewhere.",
+    )
 
 
 class JobConfig(Section):
