@@ -122,6 +122,26 @@ class AlignConfig(Section):
     )
 
 
+class QuotesConfig(Section):
+    enabled: bool = True
+    indirect: bool = Field(True, description="Also extract unmarked and indirect reported speech.")
+    min_chars: int = Field(12, description="Ignore quoted spans shorter than this (scare quotes).")
+
+
+class AttributeConfig(Section):
+    aliases: dict[str, list[str]] = Field(
+        {}, description="Extra aliases: canonical name → list of mentions, titles, spellings.")
+    speaker_languages: dict[str, str] = Field(
+        {}, description="Extra speaker languages: canonical name → ISO 639-1 code.")
+    fuzzy_threshold: float = Field(
+        88.0, description="rapidfuzz score (0–100) for transliteration variants of a name.")
+
+
+class TraceConfig(Section):
+    min_similarity: float = Field(
+        0.86, description="Cosine for two quotes (or a query) to be renditions of one statement.")
+
+
 class JobConfig(Section):
     job: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$")
     inputs: list[str] = Field(..., min_length=1)
@@ -133,6 +153,9 @@ class JobConfig(Section):
     translate: TranslateConfig = TranslateConfig()
     embed: EmbedConfig = EmbedConfig()
     align: AlignConfig = AlignConfig()
+    quotes: QuotesConfig = QuotesConfig()
+    attribute: AttributeConfig = AttributeConfig()
+    trace: TraceConfig = TraceConfig()
 
     @property
     def output_dir(self) -> Path:

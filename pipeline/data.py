@@ -51,6 +51,38 @@ ALIGNMENTS = pa.schema(
     ]
 )
 
+QUOTES = pa.schema(
+    [
+        ("quote_id", pa.string()),
+        ("doc_id", pa.string()),
+        ("sent_ids", pa.list_(pa.string())),
+        ("char_start", pa.int64()),
+        ("char_end", pa.int64()),
+        ("text", pa.string()),
+        ("lang", pa.string()),
+        ("direct", pa.bool_()),
+        ("cue", pa.string()),
+        ("speaker_mention", pa.string()),
+        ("speaker", pa.string()),
+        ("cited_source", pa.string()),
+    ]
+)
+
+CLUSTERS = pa.schema(
+    [
+        ("cluster_id", pa.string()),
+        ("speaker", pa.string()),
+        ("speaker_lang", pa.string()),
+        ("quote_ids", pa.list_(pa.string())),
+        ("docs", pa.list_(pa.string())),
+        ("langs", pa.list_(pa.string())),
+        ("origin_in_corpus", pa.bool_()),
+        ("origin_doc", pa.string()),
+        ("cited_sources", pa.list_(pa.string())),
+        ("drift", pa.float64()),
+    ]
+)
+
 #: Which final output file each contract table goes to.
 OUTPUT_TABLES = {
     "documents": ("documents.parquet", DOCUMENTS),
