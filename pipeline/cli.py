@@ -116,6 +116,30 @@ def run(
         f"translated {summary['translated']} · pairs {summary['pairs']}", highlight=False)
 
 
+@app.command()
+def trace(
+    output_dir: Annotated[Path, typer.Argument(help="A job's output folder, e.g. outputs/seeds.")],
+    text: Annotated[str, typer.Argument(help="A quote or statement, in any language.")],
+    top: Annotated[int, typer.Option("--top", help="How many matching clusters to show.")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Trace a quote back to its speaker, its renditions across outlets, and its source."""
+    import json
+
+    from pipeline.trace_query import format_trace
+    from pipeline.trace_query import trace as trace_text
+
+    try:
+        result = trace_text(output_dir, text, top_k=top)
+    except QuotetraceError as error:
+        _fail(error)
+        return
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, default=str))
+    else:
+        typer.echo(format_trace(result))
+
+
 @app.command("setup-models")
 def setup_models(
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if present.")] = False,

@@ -139,7 +139,11 @@ class AttributeConfig(Section):
 
 class TraceConfig(Section):
     min_similarity: float = Field(
-        0.86, description="Cosine for two quotes (or a query) to be renditions of one statement.")
+        0.91, description="Cosine for two quotes (or a query) to be renditions of one statement "
+        "(multilingual-e5-small; best F1 on MRPC test, eval/evaluate_mrpc.py).")
+    aligned_min_similarity: float = Field(
+        0.85, description="Lower cosine enough for two quotes whose sentences are aligned "
+        "(align stage); guards against aligned sentences that hold different quotes.")
 
 
 class JobConfig(Section):

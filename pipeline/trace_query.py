@@ -1,0 +1,202 @@
+"""Trace a quote: which clusters of a finished job state the text, who said it, and where.
+
+:func:`trace` reads ``quotes``, ``clusters``, ``documents`` and ``sentences`` from a job's output
+folder plus its ``manifest.json`` (embed model and prompt, ``trace.min_similarity``), embeds the
+query with the job's model and prompt (NFC, through the job's vector cache) and scores each
+cluster by the largest cosine between the query and the cluster's renditions. Only clusters
+reaching ``trace.min_similarity`` are returned: when nothing does, the answer says the corpus does
+not quote the text rather than offering the nearest unrelated sentence.
+
+:func:`format_trace` renders the answer for the terminal: the canonical speaker, the
+original-language rendition (or, under the honest-origin rule of :mod:`pipeline.stages.trace`,
+that the original is not in the corpus and which renditions cite a source), every rendition with
+its similarity, the word-level drift of its English form against the first English rendition, and
+where it sits in its document.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline.config import EmbedConfig, TraceConfig
+from pipeline.errors import InputError
+from pipeline.io import read_parquet
+from pipeline.stages.trace import english_forms, word_diff
+
+REQUIRED = ("quotes.parquet", "clusters.parquet", "documents.parquet", "sentences.parquet")
+
+
+def _clean(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def _load(output_dir: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    missing = [name for name in REQUIRED if not (output_dir / name).is_file()]
+    if missing:
+        raise InputError(
+            f"{output_dir}: no {', '.join(missing)} here; run `quotetrace run CONFIG` first "
+            "(with the quotes and trace stages) so that the job's outputs exist")
+    manifest_path = output_dir / "manifest.json"
+    manifest: dict[str, Any] = {}
+    if manifest_path.is_file():
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise InputError(f"{manifest_path}: not valid JSON ({error}); rerun the job") from None
+    tables = {name.removesuffix(".parquet"): read_parquet(output_dir / name) for name in REQUIRED}
+    return tables, manifest
+
+
+def trace(output_dir: Path, text: str, top_k: int = 3, model: str | None = None) -> dict:
+    """Clusters of the job in ``output_dir`` whose renditions state ``text`` (best first)."""
+    from pipeline.stages.embed import Embedder
+
+    output_dir = Path(output_dir)
+    tables, manifest = _load(output_dir)
+    config = manifest.get("config") or {}
+    embed = {**EmbedConfig().model_dump(), **(config.get("embed") or {})}
+    trace_config = TraceConfig(**(config.get("trace") or {}))
+    threshold = trace_config.min_similarity
+    query = unicodedata.normalize("NFC", text).strip()
+    result: dict[str, Any] = {"query": query, "threshold": threshold, "matches": []}
+    if not query:
+        result["message"] = "empty query: give the text of a quote to trace"
+        return result
+
+    quotes = tables["quotes"].reset_index(drop=True)
+    clusters = tables["clusters"]
+    if quotes.empty or clusters.empty:
+        result["message"] = "nothing in the corpus quotes this text (the job found no quotes)"
+        return result
+    cache_root = Path(embed["cache_dir"]) if embed.get("cache_dir") else \
+        output_dir / ".cache" / "vectors"
+    embedder = Embedder(model or embed["model"], embed["prompt_name"],
+                        int(embed.get("batch_size") or 32), cache_root)
+    vectors = embedder.embed([query, *quotes["text"].tolist()])
+    similarity = vectors[1:] @ vectors[0]
+    row_of = {quote_id: i for i, quote_id in enumerate(quotes["quote_id"])}
+
+    scored = []
+    for cluster in clusters.itertuples(index=False):
+        rows = [row_of[q] for q in cluster.quote_ids if q in row_of]
+        if rows:
+            scored.append((float(similarity[rows].max()), cluster.cluster_id, cluster, rows))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    passing = [item for item in scored if item[0] >= threshold][:top_k]
+    if not passing:
+        best = scored[0][0] if scored else float("nan")
+        result["message"] = (
+            f"nothing in the corpus quotes this text: no statement reaches cosine "
+            f"{threshold:.3f} (trace.min_similarity; the closest quote scores {best:.3f})")
+        return result
+
+    documents = tables["documents"].set_index("doc_id")
+    sentences = tables["sentences"]
+    idx_of = dict(zip(sentences["sent_id"], sentences["idx"], strict=True))
+    count_of = sentences.groupby("doc_id").size().to_dict()
+    forms = english_forms(quotes, sentences)
+    for score, cluster_id, cluster, rows in passing:
+        renditions = []
+        for i in sorted(rows, key=lambda r: (-float(similarity[r]), quotes["quote_id"][r])):
+            quote = quotes.iloc[i]
+            doc_id = quote["doc_id"]
+            outlet = _clean(documents["outlet"].get(doc_id)) if doc_id in documents.index else None
+            sent_ids = list(quote["sent_ids"])
+            first_idx = int(idx_of.get(sent_ids[0], -1)) if sent_ids else -1
+            renditions.append({
+                "quote_id": quote["quote_id"],
+                "doc_id": doc_id,
+                "outlet": outlet,
+                "lang": quote["lang"],
+                "text": quote["text"],
+                "text_en": forms[i],
+                "direct": bool(quote["direct"]),
+                "speaker_mention": _clean(quote["speaker_mention"]),
+                "cited_source": _clean(quote["cited_source"]),
+                "similarity": round(float(similarity[i]), 4),
+                "sent_ids": sent_ids,
+                "char_start": int(quote["char_start"]),
+                "char_end": int(quote["char_end"]),
+                # (index of the quote's first sentence, sentences in its document)
+                "position": [first_idx, int(count_of.get(doc_id, 0))],
+            })
+        result["matches"].append({
+            "cluster_id": cluster_id,
+            "speaker": _clean(cluster.speaker),
+            "speaker_lang": _clean(cluster.speaker_lang),
+            "score": round(score, 4),
+            "origin_in_corpus": bool(cluster.origin_in_corpus),
+            "origin_doc": _clean(cluster.origin_doc),
+            "cited_sources": list(cluster.cited_sources),
+            "drift": _clean(cluster.drift),
+            "renditions": renditions,
+        })
+    return result
+
+
+def _diff_text(reference: str, text: str) -> str:
+    parts = []
+    for op, word in word_diff(reference, text):
+        parts.append(word if op == "=" else f"[{op}{word}]")
+    return " ".join(parts)
+
+
+def _where(rendition: dict) -> str:
+    idx, count = rendition["position"]
+    if idx < 0 or not count:
+        return "position unknown"
+    share = (idx + 1) / count
+    part = "top" if share <= 1 / 3 else "middle" if share <= 2 / 3 else "end"
+    return f"sentence {idx + 1} of {count} ({part})"
+
+
+def format_trace(result: dict) -> str:
+    """A terminal rendering of :func:`trace`'s answer."""
+    lines = [f"query: {result['query']}"]
+    if not result.get("matches"):
+        lines.append(result.get("message") or "nothing in the corpus quotes this text")
+        return "\n".join(lines)
+    for match in result["matches"]:
+        speaker = match["speaker"] or "unknown speaker"
+        lang = match.get("speaker_lang")
+        lines.append("")
+        lines.append(f"{match['cluster_id']}  {speaker}"
+                     f"{f' (speaks {lang})' if lang else ''}  score {match['score']:.3f}"
+                     f"  renditions {len(match['renditions'])}"
+                     + (f"  drift {match['drift']:.3f}" if match.get("drift") is not None
+                        else ""))
+        renditions = match["renditions"]
+        if match["origin_in_corpus"]:
+            original = next((r for r in renditions if r["doc_id"] == match["origin_doc"]
+                             and r["lang"] == lang), renditions[0])
+            lines.append(f"  original ({lang}) in {original['outlet'] or original['doc_id']}: "
+                         f"{original['text']}")
+        else:
+            what = f"original ({lang})" if lang else "original (speaker's language unknown)"
+            citing = match["cited_sources"]
+            closest = (f"closest to source: renditions citing {', '.join(citing)}" if citing
+                       else "no rendition cites a source")
+            lines.append(f"  {what} not in the corpus; {closest}")
+        reference = next((r["text_en"] for r in renditions if r["lang"] == "en"),
+                         renditions[0]["text_en"])
+        for r in renditions:
+            source = f" via {r['cited_source']}" if r.get("cited_source") else ""
+            kind = "direct" if r["direct"] else "indirect"
+            lines.append(f"  - {r['outlet'] or r['doc_id']} [{r['lang']}, {kind}{source}] "
+                         f"sim {r['similarity']:.3f}, {_where(r)}")
+            lines.append(f"      {r['text']}")
+            if r["text_en"] != r["text"]:
+                lines.append(f"      en: {r['text_en']}")
+            if r["lang"] != "en" and r["text_en"] == r["text"]:
+                lines.append("      drift: no English form (untranslated), no word diff")
+            elif r["text_en"] != reference:
+                lines.append(f"      drift: {_diff_text(reference, r['text_en'])}")
+    return "\n".join(lines)
