@@ -79,7 +79,7 @@ def run(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Output folder.")] = None,
     from_stage: Annotated[str | None, typer.Option(
         "--from", help="Recompute from this stage on (ingest, clean, segment, detect, "
-        "translate, embed, align).")] = None,
+        "translate, embed, align, quotes, attribute, trace).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Recompute every stage.")] = False,
     settings: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a config value: --set align.min_margin=1.05 (repeatable).")
@@ -113,7 +113,8 @@ def run(
     console.print(table)
     console.print(
         f"documents {summary['documents']} · sentences {summary['sentences']} · "
-        f"translated {summary['translated']} · pairs {summary['pairs']}", highlight=False)
+        f"translated {summary['translated']} · pairs {summary['pairs']} · "
+        f"quotes {summary['quotes']} · clusters {summary['clusters']}", highlight=False)
 
 
 @app.command()

@@ -88,6 +88,8 @@ OUTPUT_TABLES = {
     "documents": ("documents.parquet", DOCUMENTS),
     "sentences": ("sentences.parquet", SENTENCES),
     "alignments": ("alignments.parquet", ALIGNMENTS),
+    "quotes": ("quotes.parquet", QUOTES),
+    "clusters": ("clusters.parquet", CLUSTERS),
 }
 
 

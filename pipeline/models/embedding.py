@@ -19,7 +19,9 @@ logger = logging.getLogger(__name__)
 def load_sentence_transformer(name: str, device: str = "cpu") -> SentenceTransformer:
     """Load ``name`` (local folder, offline build or hub id); never runs remote code."""
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # "Loading weights" bars would drown our own
     path = resolve_model(name)
     try:
         return SentenceTransformer(path, device=device, trust_remote_code=False)

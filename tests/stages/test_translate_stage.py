@@ -38,7 +38,7 @@ def test_translation_is_deterministic_and_cached(make_job, tiny_marian_dir, tmp_
         tmp_path / "b" / "sentences.parquet").read_bytes()
     rerun = run_job(make_job(tmp_path / "a", translate=config))
     assert [r.name for r in rerun.reports if r.cached] == [
-        "clean", "segment", "detect", "translate", "embed", "align"]
+        "clean", "segment", "detect", "translate", "embed", "align", "quotes", "attribute", "trace"]
     assert first.summary()["translated"] == second.summary()["translated"] == 14
 
 

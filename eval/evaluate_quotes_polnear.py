@@ -1,0 +1,207 @@
+"""Quote extraction and attribution against PolNeAR's English test articles.
+
+    python eval/evaluate_quotes_polnear.py [--corpus ../shared/corpora/polnear_test] [--json]
+                                           [--limit N]
+
+Builds the documents and sentences tables with the real ingest → clean → segment → detect stages
+(translation off, no embedding model), then runs the quotes and attribute stages, and scores
+them against the brat standoff gold (``attributions/*.ann``; for the two articles annotated by
+all six annotators, the first annotator file in sorted order):
+
+- **direct quotes**: a gold attribution is direct when its Content holds a quotation mark (“ ” "
+  or the New York Times' ''); a predicted quote is direct when ``direct`` is true or its raw span
+  holds a quotation mark (the same definition on both sides; ``direct_flag_only`` also reports
+  the ``direct`` flag alone). A prediction matches a gold item when their word tokens overlap by
+  at least 50% of the gold's tokens and 50% of the prediction's; matching is one-to-one, best
+  overlap first.
+- **all attributions**: every gold Content (direct and indirect) against every predicted quote.
+- **speaker accuracy**, over matched direct quotes whose gold has a Source span: correct when
+  the predicted ``speaker_mention`` or ``speaker`` shares a word with the gold Source text
+  (case-insensitive, articles and other function words ignored; so a surname matches a full
+  name and "he" matches "he").
+
+PolNeAR's README asks that the test split be evaluated on sparingly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "polnear_test"
+QUOTE_MARK = re.compile(r"[“”\"]|''")
+WORD = re.compile(r"\w+")
+FUNCTION_WORDS = {"the", "a", "an", "of", "to", "in", "and", "s", "mr", "mrs", "ms", "dr"}
+
+
+def parse_ann(path: Path) -> list[dict]:
+    """Gold attributions of one .ann file: content spans, content text, source text."""
+    spans: dict[str, tuple[str, list[tuple[int, int]], str]] = {}
+    relations: list[dict[str, str]] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("T"):
+            tid, middle, text = [*line.split("\t"), "", ""][:3]
+            label, _, offsets = middle.partition(" ")
+            pieces = [tuple(map(int, p.split())) for p in offsets.split(";") if p.strip()]
+            spans[tid] = (label, pieces, text)
+        elif line.startswith("E"):
+            _, _, roles = line.partition("\t")
+            relations.append(dict(role.split(":", 1) for role in roles.split() if ":" in role))
+    gold = []
+    for relation in relations:
+        content = spans.get(relation.get("Content", ""))
+        if content is None:
+            continue
+        source = spans.get(relation.get("Source", ""))
+        gold.append({"spans": content[1], "text": content[2],
+                     "source": source[2] if source else None,
+                     "direct": bool(QUOTE_MARK.search(content[2]))})
+    return gold
+
+
+def token_ids(text: str, spans: list[tuple[int, int]]) -> set[int]:
+    """Start offsets of the word tokens of ``text`` that fall inside ``spans``."""
+    return {m.start() for m in WORD.finditer(text)
+            if any(start <= m.start() < end for start, end in spans)}
+
+
+def match(gold: list[set[int]], predicted: list[set[int]], threshold: float = 0.5) -> list[
+        tuple[int, int]]:
+    """One-to-one (gold, predicted) pairs overlapping ≥ threshold of both, best first."""
+    candidates = []
+    for g, gold_tokens in enumerate(gold):
+        for p, tokens in enumerate(predicted):
+            shared = len(gold_tokens & tokens)
+            if not shared or not gold_tokens or not tokens:
+                continue
+            if shared / len(gold_tokens) >= threshold and shared / len(tokens) >= threshold:
+                candidates.append((shared / len(gold_tokens | tokens), g, p))
+    pairs, used_g, used_p = [], set(), set()
+    for _, g, p in sorted(candidates, reverse=True):
+        if g not in used_g and p not in used_p:
+            pairs.append((g, p))
+            used_g.add(g)
+            used_p.add(p)
+    return pairs
+
+
+def prf(n_gold: int, n_pred: int, n_match: int) -> dict[str, float]:
+    precision = n_match / n_pred if n_pred else 0.0
+    recall = n_match / n_gold if n_gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3),
+            "gold": n_gold, "predicted": n_pred, "matched": n_match}
+
+
+def content_words(text: str | None) -> set[str]:
+    return {w for w in WORD.findall((text or "").casefold()) if w not in FUNCTION_WORDS}
+
+
+def run_pipeline(files: list[Path]):
+    """documents, sentences and attributed quotes of ``files`` with the real stages."""
+    from pipeline.base import StageContext
+    from pipeline.config import parse_config
+    from pipeline.stages.attribute import Attribute
+    from pipeline.stages.clean import Clean
+    from pipeline.stages.detect import Detect
+    from pipeline.stages.ingest import Ingest
+    from pipeline.stages.quotes import Quotes
+    from pipeline.stages.segment import Segment
+
+    job = parse_config({"job": "polnear", "inputs": [str(f) for f in files],
+                        "translate": {"enabled": False}, "detect": {"languages": ["en"]}})
+    context = StageContext(job=job)
+    tables = Ingest(job).run({}, context)
+    for stage in (Clean, Segment, Detect, Quotes, Attribute):
+        tables.update(stage(job).run(tables, context))
+    return tables
+
+
+def evaluate(corpus: Path, limit: int | None = None) -> dict:
+    texts = sorted((corpus / "text").glob("*.txt"))
+    annotations: dict[str, Path] = {}
+    for path in sorted((corpus / "attributions").glob("*.ann")):
+        stem = re.sub(r"_[0-9a-f]{4}$", "", path.stem)
+        annotations.setdefault(stem, path)  # first annotator, sorted
+    texts = [t for t in texts if t.stem in annotations][:limit]
+    tables = run_pipeline(texts)
+    quotes = tables["quotes"]
+    by_doc = defaultdict(list)
+    for row in quotes.itertuples(index=False):
+        by_doc[row.doc_id].append(row)
+    counts = defaultdict(int)
+    speaker_total = speaker_correct = 0
+    for path in texts:
+        raw = path.read_text(encoding="utf-8")
+        gold = parse_ann(annotations[path.stem])
+        predicted = by_doc.get(path.stem, [])
+        gold_tokens = [token_ids(raw, g["spans"]) for g in gold]
+        pred_tokens = [token_ids(raw, [(q.char_start, q.char_end)]) for q in predicted]
+        pred_direct = [bool(q.direct) or bool(QUOTE_MARK.search(raw[q.char_start:q.char_end]))
+                       for q in predicted]
+        # all attributions
+        counts["all_gold"] += len(gold)
+        counts["all_pred"] += len(predicted)
+        counts["all_match"] += len(match(gold_tokens, pred_tokens))
+        # direct quotes
+        g_idx = [i for i, g in enumerate(gold) if g["direct"]]
+        for name, flags in (("direct", pred_direct),
+                            ("flag", [bool(q.direct) for q in predicted])):
+            p_idx = [i for i, f in enumerate(flags) if f]
+            pairs = match([gold_tokens[i] for i in g_idx], [pred_tokens[i] for i in p_idx])
+            counts[f"{name}_gold"] += len(g_idx)
+            counts[f"{name}_pred"] += len(p_idx)
+            counts[f"{name}_match"] += len(pairs)
+            if name != "direct":
+                continue
+            for g, p in pairs:
+                source = gold[g_idx[g]]["source"]
+                if not source:
+                    continue
+                quote = predicted[p_idx[p]]
+                said = content_words(quote.speaker_mention) | content_words(quote.speaker)
+                speaker_total += 1
+                speaker_correct += bool(said & content_words(source))
+    return {
+        "articles": len(texts),
+        "direct": prf(counts["direct_gold"], counts["direct_pred"], counts["direct_match"]),
+        "direct_flag_only": prf(counts["flag_gold"], counts["flag_pred"], counts["flag_match"]),
+        "all_attributions": prf(counts["all_gold"], counts["all_pred"], counts["all_match"]),
+        "speaker_accuracy": round(speaker_correct / speaker_total, 3) if speaker_total else 0.0,
+        "speaker_scored": speaker_total,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N articles")
+    args = parser.parse_args(argv)
+    if not (args.corpus / "text").is_dir():
+        print(f"{args.corpus}: PolNeAR test split not found (text/ and attributions/); "
+              "pass --corpus", file=sys.stderr)
+        return 2
+    result = evaluate(args.corpus, args.limit)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"PolNeAR test, {result['articles']} articles")
+    for key in ("direct", "direct_flag_only", "all_attributions"):
+        r = result[key]
+        print(f"  {key:18s} P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}  "
+              f"(gold {r['gold']}, predicted {r['predicted']}, matched {r['matched']})")
+    print(f"  speaker accuracy   {result['speaker_accuracy']:.3f} "
+          f"over {result['speaker_scored']} matched direct quotes with a gold source")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

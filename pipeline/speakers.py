@@ -1,0 +1,91 @@
+"""Known speakers: canonical names, their aliases (titles, spellings) and their languages.
+
+The attribute stage resolves a quote's speaker mention to a canonical person with this table,
+extended by ``attribute.aliases`` and ``attribute.speaker_languages`` in a job config. Aliases
+are matched case-insensitively and without a leading article ("the Kremlin chief" and "Kremlin
+chief" are one alias). A *name* alias (capitalised words, e.g. "Putin") also matches inside a
+longer mention ("Russian President Vladimir Putin"); a *title* alias ("the Iranian president")
+only matches a mention that is exactly that title, so "an assistant to the head of the Kremlin"
+is not Putin.
+"""
+
+from __future__ import annotations
+
+DEFAULT_ALIASES: dict[str, list[str]] = {
+    "Vladimir Putin": [
+        "Putin", "Vladimir Putin", "Vladimir Vladimirovich Putin", "Vladimir V. Putin", "Putine",
+        "President Putin", "Russian President Vladimir Putin", "Mr. Putin", "Mr Putin",
+        "the Kremlin chief", "the head of the Kremlin", "the illegitimate head of the Kremlin",
+        "the Kremlin leader", "Russian dictator", "the Russian dictator",
+        "the Russian dictator Putin", "the Russian president", "Russia's president",
+        "Tổng thống Putin", "Tổng thống Nga", "Tổng thống Nga Vladimir Putin", "Путин",
+    ],
+    "Masoud Pezeshkian": [
+        "Pezeshkian", "Masoud Pezeshkian",
+        "President Pezeshkian", "Iranian President Masoud Pezeshkian",
+        "the Iranian president", "Iran's president", "the president of Iran",
+        "the new president of Iran", "the newly elected president of Iran",
+        "Tổng thống Pezeshkian", "Tổng thống Iran", "Tổng thống Iran Masoud Pezeshkian",
+    ],
+    "Yury Ushakov": ["Ushakov", "Yury Ushakov", "Yuri Ushakov", "Iouri Ouchakov"],
+    "Antony Blinken": [
+        "Blinken", "Antony Blinken", "Anthony Blinken", "Secretary of State Antony Blinken",
+        "Ngoại trưởng Hoa Kỳ Antony Blinken", "Ngoại trưởng Blinken",
+    ],
+    "Donald Trump": ["Trump", "Donald Trump", "Donald J. Trump", "Mr. Trump"],
+    "Hillary Clinton": ["Hillary Clinton", "Hillary Rodham Clinton", "Mrs. Clinton",
+                        "Secretary Clinton"],
+    "Barack Obama": ["Obama", "Barack Obama", "President Obama", "Mr. Obama"],
+    "Joe Biden": ["Biden", "Joe Biden", "Joseph Biden"],
+}
+
+DEFAULT_SPEAKER_LANGUAGES: dict[str, str] = {
+    "Vladimir Putin": "ru",
+    "Masoud Pezeshkian": "fa",
+    "Yury Ushakov": "ru",
+    "Antony Blinken": "en",
+    "Donald Trump": "en",
+    "Hillary Clinton": "en",
+    "Barack Obama": "en",
+    "Joe Biden": "en",
+}
+
+#: Mentions that refer back to the last person named ("he said", "Ông nói").
+PRONOUNS = {"he", "she", "him", "her", "ông", "bà", "ông ấy", "bà ấy", "anh", "chị",
+            "the latter", "the politician", "the head of state"}
+
+#: Words that introduce a name without being part of it ("President Vladimir Putin").
+TITLE_WORDS = {
+    "president", "prime", "minister", "foreign", "secretary", "senator", "sen.", "rep.", "gov.",
+    "governor", "mr.", "mr", "mrs.", "mrs", "ms.", "ms", "dr.", "dr", "professor", "prof.",
+    "spokesman", "spokeswoman", "spokesperson", "chancellor", "king", "queen", "general", "gen.",
+    "ambassador", "mayor", "judge", "justice", "sir", "lord", "former", "vice", "chief",
+    "russian", "iranian", "american", "us", "u.s.", "ukrainian", "israeli", "turkish",
+    "chinese", "french", "german", "british", "democratic", "republican", "candidate", "nominee",
+    "tổng", "thống", "thủ", "tướng", "ngoại", "trưởng", "đại", "sứ", "chủ", "tịch", "bộ",
+    "ông", "bà", "nga", "iran", "hoa", "kỳ", "mỹ",
+}
+
+#: Words that make a capitalised phrase an organisation or a place, not a person.
+NOT_PERSON_WORDS = {
+    "institute", "university", "ministry", "agency", "party", "committee", "council", "news",
+    "house", "department", "foundation", "center", "centre", "office", "times", "post", "world",
+    "union", "nations", "states", "republic", "kremlin", "campaign", "government", "court",
+    "congress", "senate", "assembly", "bank", "fund", "group", "company", "corporation",
+    "association", "organization", "organisation", "federation", "press", "media", "journal",
+    "quỹ", "bộ", "viện", "đại học", "hãng", "báo", "chính phủ",
+}
+
+
+def merged_aliases(extra: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
+    """DEFAULT_ALIASES extended by a job's ``attribute.aliases`` (new names or more mentions)."""
+    merged = {name: list(mentions) for name, mentions in DEFAULT_ALIASES.items()}
+    for name, mentions in (extra or {}).items():
+        merged.setdefault(name, [name])
+        merged[name].extend(m for m in mentions if m not in merged[name])
+    return merged
+
+
+def merged_languages(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """DEFAULT_SPEAKER_LANGUAGES updated with a job's ``attribute.speaker_languages``."""
+    return {**DEFAULT_SPEAKER_LANGUAGES, **(extra or {})}

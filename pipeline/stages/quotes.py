@@ -1,0 +1,708 @@
+"""quotes: sentences → quotations with their span, cue, speaker mention and cited source.
+
+Contract: ``documents`` (cleaned) + ``sentences`` → ``quotes`` (columns of
+:data:`pipeline.data.QUOTES`). ``char_start``/``char_end`` index the raw file like the sentences'
+spans; ``speaker`` is left empty for the attribute stage. Rule-based, English and Vietnamese.
+
+How a sentence is read (all matching runs on the sentence's *frame*: its text with every quoted
+passage, marks included, blanked out, so a cue word inside a quotation is never a cue):
+
+1. **Quoted passages**: curly (“…”, «…», „…“) or straight ("…") double quotes, paired within a
+   sentence; an unclosed one runs to the end of the sentence. Single quotes are not quotations.
+2. **Cues**: reporting verbs (said, says, told, tells, added, adding, stressed, claimed, wrote,
+   was quoted as telling, reportedly said, …; with auxiliaries and adverbs written before them,
+   "has also said"), ``according to``, and Vietnamese nói, tuyên bố, cho biết, nhấn mạnh, bày tỏ,
+   khẳng định, … plus "Theo X," (= according to X). A verb right after a determiner ("the said
+   deal") or a passive auxiliary ("was told") is not a cue.
+3. **Speaker mention** of a cue: the subject before it, within its clause (after the last comma,
+   colon or quotation; "As Yury Ushakov, an assistant to …, said" skips the appositive); or,
+   with no subject, the noun phrase right after it ("…,” said Stephen Hall, …"); for
+   ``according to``/``Theo``, the phrase after it. A participle cue ("…, adding, “…”") keeps the
+   previous cue's speaker.
+4. **Content region** of a cue: after it when a complement follows (``that …``, ``: …``,
+   ``, “…”`` after an addressee, or a clause), up to the next cue's subject; otherwise before it
+   (``“…,” Putin said``, ``…, said the head of the Kremlin``, ``…, according to him``).
+5. **Quotes**: each quoted passage goes to the nearest cue whose region holds it. A region that
+   is one quoted passage gives a *direct* quote whose text is the passage without its marks; a
+   region of quoted passages mixed with the writer's words ("said ties were a “priority.”")
+   gives one direct quote with the whole region as text; a region with no quotation gives an
+   *indirect* quote (``direct=False``, only with ``quotes.indirect``), which also covers verbatim
+   speech printed without marks ("We actively work together …, said the illegitimate head of
+   the Kremlin").
+6. **Continuations**: a quoted passage that no cue claims continues the direct quote just before
+   it and is merged into it (text joined with a space, span and sentence ids extended): in the
+   same sentence ("“…,” said X, “…”"), in the next sentence of the paragraph when that sentence
+   has no cue ("“…,” Pezeshkian said. “…”"), or opening the next paragraph when the quote ended
+   its paragraph (the press convention for a quote running over paragraphs). Any other uncued
+   passage is a scare quote or a title and is skipped, and so is a passage shorter than
+   ``quotes.min_chars`` (or of one word) that no cue claims. A mixed region is ``direct`` when
+   its quoted words are at least half of its words.
+7. **Cited source**: a news outlet that the sentence credits: the subject of a cue when it is an
+   outlet ("Russian state news agency Tass said"), the addressee of told/tells when it is an
+   outlet or "journalists" ("told The Telegraph"), the object of according to / Theo ("Theo
+   hãng thông tấn TASS"); else the document's agency tag or dateline ("rc/wmr (AFP, AP, dpa)",
+   "Washington (AFP) –"). An outlet cue alone in its sentence is itself the quote's speaker
+   mention ("Tass said the Kremlin chief had …").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import pandas as pd
+
+from pipeline.base import Stage, StageContext, Tables
+from pipeline.config import QuotesConfig
+from pipeline.data import QUOTES
+from pipeline.stages.clean import clean_text_of
+
+# ---------------------------------------------------------------------------------------------
+# Quotation marks
+# ---------------------------------------------------------------------------------------------
+
+OPENERS = {"“": "”", "«": "»", "„": "“"}
+STRAIGHT = '"'
+BLANK = "\u2592"  # what a quoted passage becomes in a frame: not a word character, not punctuation
+
+
+def quote_spans(text: str) -> list[tuple[int, int, bool]]:
+    """``(start, end, closed)`` of each top-level double-quoted passage, marks included.
+
+    Straight quotes toggle; two apostrophes (``''``, as the New York Times prints quotes) count
+    as one straight quote.
+    """
+    spans: list[tuple[int, int, bool]] = []
+    start, closer = -1, ""
+    i = 0
+    while i < len(text):
+        char = text[i]
+        width = 2 if text.startswith("''", i) else 1
+        straight = char == STRAIGHT or width == 2
+        if start < 0:
+            if char in OPENERS:
+                start, closer = i, OPENERS[char]
+            elif straight:
+                start, closer = i, STRAIGHT
+        elif (straight and closer == STRAIGHT) or (
+                closer != STRAIGHT and (char == closer or (char in "”»" and closer in "”»"))):
+            spans.append((start, i + (width if straight else 1), True))
+            start = -1
+        i += width if straight else 1
+    if start >= 0:
+        spans.append((start, len(text), False))
+    return spans
+
+
+#: Periods that do not end a phrase ("Mr. Sloan", "Donald J. Trump"): hidden in frames.
+ABBREVIATION = re.compile(r"(?<![\w.])(?:Mr|Mrs|Ms|Dr|Jr|Sr|St|Sen|Rep|Gov|Gen|Lt|Col|Prof|"
+                          r"Mt|U\.S|[A-Z])\.")
+DOT = "\u2024"
+
+
+def blank_quotes(text: str, spans: list[tuple[int, int, bool]]) -> str:
+    """``text`` with each quoted passage replaced by BLANK characters (offsets kept)."""
+    chars = list(text)
+    for start, end, _ in spans:
+        chars[start:end] = BLANK * (end - start)
+    return "".join(chars)
+
+
+def strip_marks(passage: str) -> str:
+    """A quoted passage without its marks and without a trailing comma."""
+    inner = passage
+    if inner.startswith("''"):
+        inner = inner[2:]
+    elif inner[:1] in OPENERS or inner[:1] == STRAIGHT:
+        inner = inner[1:]
+    if inner.endswith("''"):
+        inner = inner[:-2]
+    elif inner[-1:] in "”»“" or inner[-1:] == STRAIGHT:
+        inner = inner[:-1]
+    return inner.strip().rstrip(",;:").strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# Cues
+# ---------------------------------------------------------------------------------------------
+
+#: Reporting verbs, lower case and matched case-sensitively ("States" is not "states").
+SPEECH_VERBS = [
+    "said", "says", "say", "saying", "told", "tells", "tell", "telling", "added", "adds",
+    "adding", "stressed", "stresses", "stressing", "claimed", "claim", "claiming", "stated",
+    "declared", "declares", "explained", "explains", "noted", "wrote", "writes", "writing",
+    "asked", "asks", "insisted", "insists", "argued", "argues", "warned", "warns", "announced",
+    "announces", "replied", "responded", "acknowledged", "admitted", "emphasized",
+    "emphasised", "emphasizes", "emphasises", "tweeted", "recalled", "predicted", "suggested",
+    "suggests", "remarked", "reported", "believes", "believe", "believed", "thinks", "think",
+    "accused", "accuses", "denied", "denies", "demanded", "demands", "demand", "blamed",
+    "urged", "urges", "lied", "noting",
+]
+#: Verbs that report an act (accusing, denying) more than words: their content follows them,
+#: never precedes them ("…, Tehran denies these accusations" is not a quote of Tehran).
+NO_TRAILING = {"accused", "accuses", "denied", "denies", "demanded", "demands", "demand",
+               "blamed", "urged", "urges", "lied", "believe", "believes", "believed", "think",
+               "thinks", "suggested", "suggests", "cáo buộc"}
+TELL_VERBS = {"told", "tells", "tell", "telling"}
+VI_VERBS = ["tuyên bố", "cho biết", "nhấn mạnh", "bày tỏ", "khẳng định", "phát biểu",
+            "cho rằng", "tiết lộ", "nhận định", "cáo buộc", "nói"]
+AUX = (r"(?:(?:has|have|had|would|will|also|later|then|reportedly|previously|recently|once|"
+       r"again|publicly|repeatedly|further|first|đã|cũng|vừa|từng|sẽ|đang|còn)\s+){0,3}")
+PHASE = r"(?:(?:began|begins|started|starts|continued|continues|went on)\s+to\s+)?"
+_VERB_ALT = "|".join(sorted(SPEECH_VERBS, key=len, reverse=True))
+_VI_ALT = "|".join(sorted(VI_VERBS, key=len, reverse=True))
+CUE = re.compile(
+    rf"(?<![\w-]){AUX}{PHASE}{AUX}(?:(?P<quoted>(?:was|were|is) quoted as (?:telling|saying))"
+    rf"|(?P<verb>{_VERB_ALT})|(?P<vi>{_VI_ALT})"
+    r"|(?P<according>[Aa]ccording to)|(?P<theo>(?<![^\s,;:(])Theo))(?![\w-])"
+)
+NOUN_BEFORE = re.compile(
+    r"(?:^|\s)(?:the|a|an|his|her|its|their|this|these|those|such|our|your|my|is|was|were|are|"
+    r"be|been|being|to)\s*$", re.IGNORECASE)
+
+PRONOUNS_EN = {"he", "she", "they", "we", "i", "it", "him", "her", "them", "us", "you"}
+PRONOUNS_VI = {"ông", "bà", "anh", "chị", "họ", "tôi", "chúng tôi"}
+DETERMINERS = {"the", "a", "an", "both", "many", "some", "his", "her", "its", "their", "this",
+               "that", "these", "those", "several", "two", "all", "most", "other", "another"}
+#: Words that end a noun phrase read after a cue ("said the head of the Kremlin during …").
+NP_STOP = {
+    "during", "at", "in", "on", "with", "to", "after", "before", "when", "while", "as", "who",
+    "which", "that", "from", "for", "about", "last", "this", "earlier", "recently",
+    "yesterday", "today", "and", "but", "by", "tại", "trong", "khi", "về", "rằng", "với",
+}
+LEADING_JUNK = re.compile(
+    r"^(?:(?:as|but|and|so|then|while|when|however|meanwhile|though|although|because|since|if|"
+    r"yet|also|that|và|nhưng|gần đây|đồng thời|trước đó|sau đó|khi|như)\s+)+", re.IGNORECASE)
+#: Words after which a subject starts ("… has not minced words when it demanded").
+SUBORDINATE = re.compile(
+    r"^.*(?:^|\s)(?:when|because|if|while|although|though|since|after|before|where|whether|"
+    r"(?:is|was) that|khi|rằng|nếu)\s+", re.IGNORECASE)
+AS_CLAUSE = re.compile(r"^(?:as|như)\s", re.IGNORECASE)
+TRAILING_JUNK = re.compile(r"(?:\s+(?:has|have|had|would|will|also|đã|cũng|vừa|từng))+$")
+NOT_ADVERBS = {"daily", "weekly", "monthly", "quarterly", "family", "ally", "rally", "assembly",
+               "supply", "italy", "july"}
+CAPITALISED = re.compile(r"^[A-ZÀ-ỸĐ][\w’'.-]*$")
+NAME_PARTICLE = {"al-", "bin", "de", "van", "von", "of", "la", "le", "da", "di", "the"}
+
+# ---------------------------------------------------------------------------------------------
+# Outlets
+# ---------------------------------------------------------------------------------------------
+
+KNOWN_OUTLETS = [
+    "RIA Novosti", "Associated Press", "Press TV", "Fox News", "TRT World", "Al Jazeera",
+    "The Telegraph", "The Guardian", "The New York Times", "New York Times",
+    "The Washington Post", "Washington Post", "The Wall Street Journal", "Wall Street Journal",
+    "Tass", "TASS", "Interfax", "Sputnik", "Reuters", "AFP", "AP", "dpa", "DPA", "Xinhua", "IRNA",
+    "Tasnim", "ISNA", "CNN", "BBC", "NBC", "CBS", "ABC", "MSNBC", "NPR", "Bloomberg", "Politico",
+    "Axios", "CNBC", "Anadolu", "Kyodo", "Yonhap", "VnExpress", "TTXVN", "VTV", "Ettelaat",
+]
+_OUTLET = re.compile(r"(?<![\w-])(" + "|".join(re.escape(o) for o in KNOWN_OUTLETS) + r")(?![\w-])")
+MEDIA_WORDS = {"news", "times", "post", "world", "journal", "radio", "tv", "agency", "press",
+               "daily", "telegraph", "guardian", "herald", "tribune", "magazine", "network",
+               "gazette", "broadcasting", "television", "wire"}
+AUDIENCES = {"journalists", "reporters", "the press", "the media", "báo chí", "phóng viên",
+             "các phóng viên"}
+AGENCY_PREFIX = re.compile(
+    r"(?:news agency|agency|newspaper|broadcaster|hãng thông tấn|hãng tin|thông tấn xã|báo|tờ|"
+    r"đài)\s+((?:[A-ZÀ-ỸĐ][\w’'.-]*\s?)+)")
+AGENCY_TAG = re.compile(r"^\s*[a-z]{1,4}(?:/[a-z]{1,4})+\s*\(([^)]+)\)\s*$", re.MULTILINE)
+DATELINE = re.compile(r"^[A-Z][\w .,'-]{0,40}\((AFP|AP|Reuters|dpa|Xinhua|TASS|Tass)\)\s*[-–—]",
+                      re.MULTILINE)
+
+
+def outlet_of(phrase: str | None) -> str | None:
+    """The news outlet a noun phrase names, as written, or None."""
+    if not phrase:
+        return None
+    phrase = phrase.strip()
+    if phrase.lower() in AUDIENCES:
+        return phrase
+    known = _OUTLET.search(phrase)
+    if known:
+        return known.group(1)
+    prefixed = AGENCY_PREFIX.search(phrase)
+    if prefixed:
+        return prefixed.group(1).strip()
+    words = phrase.split()
+    if (len(words) >= 2 and words[0] == "The" and all(CAPITALISED.match(w) for w in words[1:])
+            and any(w.lower() in MEDIA_WORDS for w in words[1:])):
+        return phrase
+    if len(words) >= 2 and all(CAPITALISED.match(w) for w in words) and \
+            words[-1].lower() in MEDIA_WORDS:
+        return phrase
+    return None
+
+
+def document_source(raw: str, clean: str) -> str | None:
+    """The agency tag ("rc/wmr (AFP, AP, dpa)") or dateline ("Washington (AFP) –") credit."""
+    tag = AGENCY_TAG.search(raw)
+    if tag:
+        return tag.group(1).strip()
+    dateline = DATELINE.search(clean[:2000])
+    return dateline.group(1) if dateline else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading one sentence
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Cue:
+    start: int  # offsets in the sentence
+    end: int
+    text: str
+    kind: str  # verb | tell | according | theo
+    mention: str | None = None
+    mention_start: int | None = None  # where the subject starts (trailing cues end content here)
+    inverted: bool = False
+    addressee: str | None = None
+    outlet: str | None = None  # the cue's own speaker is a news outlet
+    cited: str | None = None  # an outlet the cue credits (addressee or according-to object)
+    region: tuple[int, int] | None = None
+    as_clause: bool = False  # "As X said, …": the content follows the comma
+
+
+@dataclass
+class Found:
+    """A quote in clean-text offsets, before ids are given."""
+
+    start: int
+    end: int
+    text: str
+    direct: bool
+    cue: str | None
+    mention: str | None
+    cited: str | None
+    sentences: list[int] = field(default_factory=list)  # positions in the paragraph list
+
+
+def _tokens(text: str) -> list[re.Match[str]]:
+    return list(re.finditer(r"[^\s]+", text))
+
+
+def _trim(text: str) -> str:
+    return text.strip().strip(",;:.!?—–-").strip()
+
+
+def _name_tail(words: list[str]) -> list[str]:
+    """The trailing run of capitalised words (with name particles) of ``words``."""
+    tail: list[str] = []
+    for word in reversed(words):
+        if CAPITALISED.match(word) or (tail and word.lower() in NAME_PARTICLE):
+            tail.insert(0, word)
+        else:
+            break
+    while tail and tail[0].lower() in NAME_PARTICLE:
+        tail.pop(0)
+    return tail
+
+
+def _is_name(chunk: str) -> bool:
+    words = chunk.split()
+    return bool(words) and len(words) <= 5 and all(
+        CAPITALISED.match(w) or w.lower() in NAME_PARTICLE for w in words)
+
+
+def _noun_phrase(chunk: str) -> str | None:
+    """A speaker mention from the words before a cue (already cut to its clause)."""
+    chunk = SUBORDINATE.sub("", chunk.strip())
+    chunk = LEADING_JUNK.sub("", chunk)
+    chunk = TRAILING_JUNK.sub("", chunk).strip().strip(",")
+    words = chunk.split()
+    while len(words) > 1 and words[-1].endswith("ly") and words[-1].islower() and \
+            words[-1] not in NOT_ADVERBS:
+        words.pop()  # "the head of state categorically denies"
+    chunk = " ".join(words)
+    if not chunk or BLANK in chunk:
+        return None
+    words = chunk.split()
+    if words and words[-1].lower() in ("and", "but", "và"):
+        return _sentence_subject(chunk)  # "Donald J. Trump has denounced the deal and said"
+    if len(words) <= 10:
+        return chunk
+    tail = _name_tail(words)
+    if tail:
+        return " ".join(tail)
+    for i in range(len(words) - 1, max(len(words) - 9, -1), -1):
+        if words[i].lower() in DETERMINERS:
+            return " ".join(words[i:])
+    return None
+
+
+def _phrase_after(frame: str, start: int) -> tuple[str | None, int]:
+    """The noun phrase starting at ``start`` (after a cue) and where it ends."""
+    match = re.match(r"\s*([^,;:.!?()" + BLANK + r"]*)", frame[start:])
+    assert match is not None
+    words, taken = [], []
+    for token in _tokens(match.group(1)):
+        word = token.group(0)
+        if word.lower() in NP_STOP or (len(words) >= 8):
+            break
+        words.append(word)
+        taken.append(token)
+    if not words:
+        return None, start
+    first = words[0].lower()
+    if not (CAPITALISED.match(words[0]) or first in DETERMINERS or first in PRONOUNS_EN
+            or first in PRONOUNS_VI or first in AUDIENCES or first.endswith("s")):
+        return None, start
+    end = start + match.start(1) + taken[-1].end()
+    return " ".join(words), end
+
+
+def _subject(frame: str, cue_start: int, floor: int = 0) -> tuple[str | None, int | None, bool]:
+    """``(mention, mention_start, as_clause)`` of the subject before a cue (after ``floor``)."""
+    left = BLANK * floor + frame[floor:cue_start]
+    cut = max(left.rfind(c) for c in ",;:()—–" + BLANK)
+    chunk = left[cut + 1:]
+    base = cut + 1
+    if not chunk.strip() and cut >= 0 and left[cut] == ",":
+        # "X, an assistant to …, said": skip one appositive between commas.
+        parts = [m for m in re.finditer(r"[^,;:()—–" + BLANK + r"]+", left) if m.group(0).strip()]
+        if len(parts) >= 2:
+            last, before = parts[-1], parts[-2]
+            if left[last.end():cut + 1].strip() == "," and left[before.end()] == ",":
+                if _is_name(LEADING_JUNK.sub("", last.group(0).strip())):
+                    chunk, base = last.group(0), last.start()
+                else:
+                    chunk, base = before.group(0), before.start()
+    if not chunk.strip():
+        return None, None, False
+    as_clause = bool(AS_CLAUSE.match(chunk.strip()))
+    mention = _noun_phrase(chunk)
+    if mention is None:
+        return None, None, as_clause
+    return mention, base + chunk.rfind(mention) if mention in chunk else base, as_clause
+
+
+CLAUSE_STOP = {"at", "on", "in", "during", "after", "before", "with", "to", "for", "from",
+               "about", "of", "by", "as", "while", "when", "recently", "later", "earlier", "last",
+               "this", "yesterday", "today", "tại", "trong", "vào", "với"}
+
+
+def _complement_start(frame: str, cue: Cue, limit: int) -> int | None:
+    """Where the content after a cue starts (before ``limit``, the next cue), or None."""
+    rest = frame[cue.end:limit]
+    head = re.split(r"[.;!?]", rest, maxsplit=1)[0]
+    that = re.search(r"(?<!\w)(?:that|rằng|là)(?!\w)", head[:90].split(BLANK, 1)[0])
+    if that and cue.kind != "according":
+        return cue.end + that.end()
+    colon = re.match(r"^[^,.;" + BLANK + r"]{0,60}?:\s*", rest)
+    if colon:
+        return cue.end + colon.end()
+    comma_quote = re.match(r"^[^.;" + BLANK + r"]{0,60}?[,:]\s*(?=" + BLANK + ")", rest)
+    if comma_quote:
+        return cue.end + comma_quote.end()
+    if cue.as_clause or cue.kind in ("according", "theo"):
+        comma = re.match(r"^[^.;" + BLANK + r"]{0,80}?,\s*", rest)
+        if comma and len(rest[comma.end():].split()) >= 3:
+            return cue.end + comma.end()
+        return None
+    if cue.kind == "tell" or cue.inverted:
+        return None
+    words = rest.split()
+    if len(words) >= 3 and (words[0].lower() not in CLAUSE_STOP) and \
+            not re.match(r"^\s*[,.;:]", rest):
+        return cue.end + (len(rest) - len(rest.lstrip()))
+    if rest.lstrip().startswith(BLANK):
+        return cue.end + (len(rest) - len(rest.lstrip()))
+    return None
+
+
+def find_cues(frame: str) -> list[Cue]:
+    cues: list[Cue] = []
+    for match in CUE.finditer(frame):
+        if NOUN_BEFORE.search(frame[:match.start()]) and not match.group("according"):
+            continue
+        if match.group("theo") and frame[:match.start()].strip(" ,;:"):
+            continue  # "Theo X," opens its clause
+        verb = match.group("verb") or ""
+        kind = ("according" if match.group("according") else "theo" if match.group("theo")
+                else "tell" if verb in TELL_VERBS or (match.group("quoted") or "").endswith(
+                    "telling") else "verb")
+        cues.append(Cue(match.start(), match.end(), match.group(0), kind))
+    for i, cue in enumerate(cues):
+        _read_cue(frame, cue, cues[i - 1] if i else None)
+    return cues
+
+
+def _read_cue(frame: str, cue: Cue, previous: Cue | None) -> None:
+    if cue.kind in ("according", "theo"):
+        phrase = re.match(r"\s*([^,;:.!?()" + BLANK + r"]*)", frame[cue.end:])
+        cue.mention = _trim(phrase.group(1)) if phrase else None
+        if cue.mention and len(cue.mention.split()) > 8:
+            cue.mention = None
+        cue.outlet = outlet_of(cue.mention)
+        cue.as_clause = not frame[:cue.start].strip(" ,")
+        return
+    floor = previous.end if previous is not None else 0
+    mention, mention_start, as_clause = _subject(frame, cue.start, floor)
+    cue.as_clause = as_clause
+    if mention is None and cue.text.endswith("ing") and previous is not None:
+        cue.mention = previous.mention  # "…, adding, “…”"
+        cue.outlet = previous.outlet
+    elif mention is None and cue.text.endswith("ing") and frame[:cue.start].rstrip().endswith(","):
+        cue.mention = _sentence_subject(frame)  # "Trump is slamming …, saying “…”"
+    elif mention is None:
+        after, _ = _phrase_after(frame, cue.end)
+        if after is not None:
+            cue.mention, cue.inverted = after, True
+            cue.mention_start = cue.start  # content before ", said X" ends at the cue
+            if cue.kind == "tell":
+                cue.addressee = None
+    else:
+        cue.mention, cue.mention_start = mention, mention_start
+    if cue.kind == "tell" and not cue.inverted:
+        addressee, _ = _phrase_after(frame, cue.end)
+        cue.addressee = addressee
+        if outlet_of(addressee):
+            cue.cited = outlet_of(addressee)
+    if cue.mention and outlet_of(cue.mention) and not _is_pronoun(cue.mention):
+        cue.outlet = outlet_of(cue.mention)
+
+
+def _sentence_subject(frame: str) -> str | None:
+    """The name or short noun phrase opening a sentence ("Donald Trump", "The newspaper")."""
+    words = frame.split()
+    run: list[str] = []
+    for word in words[:5]:
+        if CAPITALISED.match(word.rstrip(",")) and not word.endswith(","):
+            run.append(word)
+        else:
+            break
+    if run and run[-1].lower() in DETERMINERS and len(words) > len(run):
+        run.append(words[len(run)].rstrip(","))
+    if not run or (len(run) == 1 and run[0].lower() in DETERMINERS):
+        return None
+    return " ".join(run)
+
+
+def _is_pronoun(mention: str) -> bool:
+    return mention.lower() in PRONOUNS_EN or mention.lower() in PRONOUNS_VI
+
+
+def assign_regions(frame: str, cues: list[Cue]) -> None:
+    """Each cue's content region in the sentence: after it, or else before it (trailing)."""
+    end_of_text = len(frame.rstrip().rstrip(".!?").rstrip())
+    for i, cue in enumerate(cues):
+        limit = len(frame)
+        if i + 1 < len(cues):
+            following = cues[i + 1]
+            limit = following.start
+            if following.mention_start is not None and following.mention_start > cue.end:
+                limit = min(limit, following.mention_start)
+        start = _complement_start(frame, cue, limit)
+        if start is not None:
+            end = end_of_text
+            for later in cues[i + 1:]:
+                stop = later.mention_start if later.mention_start is not None else later.start
+                if stop > start and not later.as_clause:
+                    end = min(end, stop)
+                    break
+            if len(frame[start:end].split()) >= 1:
+                cue.region = (start, end)
+                continue
+        stop = cue.mention_start if cue.mention_start is not None else cue.start
+        if cue.kind == "according":
+            stop = cue.start
+        before = frame[:stop].rstrip()
+        if cue.text.split()[-1] in NO_TRAILING or cue.text.endswith("cáo buộc"):
+            continue
+        if before.endswith((",", BLANK)) or cue.inverted or cue.kind == "according":
+            begin = 0
+            for earlier in cues[:i]:
+                if earlier.region and earlier.region[1] <= stop and earlier.kind == "according":
+                    begin = max(begin, earlier.end)
+            if len(frame[begin:stop].split()) >= 1:
+                cue.region = (begin, stop)
+
+
+def _region_text(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink a region to its content: no leading/trailing spaces or joining punctuation."""
+    while start < end and (text[start].isspace() or text[start] in ",:;—–"):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in ",;:.—–"):
+        end -= 1
+    if text[start:end].lower().startswith("that "):
+        start += 5
+    tail = re.search(r"[\s,]+(?:and|but|or|và|nhưng)$", text[start:end])
+    if tail:
+        end = start + tail.start()
+    return start, end
+
+
+def read_sentence(text: str, config: QuotesConfig) -> tuple[list[Found], list[tuple], list[Cue]]:
+    """Quotes of one sentence (sentence offsets), its unclaimed quoted passages, and its cues."""
+    spans = quote_spans(text)
+    frame = ABBREVIATION.sub(lambda m: m.group(0)[:-1] + DOT, blank_quotes(text, spans))
+    cues = find_cues(frame)
+    for cue in cues:
+        cue.mention = cue.mention.replace(DOT, ".") if cue.mention else None
+        cue.cited = cue.cited.replace(DOT, ".") if cue.cited else None
+        cue.outlet = cue.outlet.replace(DOT, ".") if cue.outlet else None
+    assign_regions(frame, cues)
+    person_cues = [c for c in cues if c.outlet is None] or cues
+    sentence_cited = next((c.cited or c.outlet for c in cues if c.cited or c.outlet), None)
+    claimed: dict[int, Cue] = {}
+    for n, (start, end, _) in enumerate(spans):
+        best, distance = None, None
+        for cue in person_cues:
+            if cue.region and cue.region[0] <= start and end <= cue.region[1] + 1:
+                d = start - cue.end if start >= cue.end else cue.start - end
+                if distance is None or d < distance:
+                    best, distance = cue, d
+        if best is not None:
+            claimed[n] = best
+    found: list[Found] = []
+    for cue in person_cues:
+        if cue.region is None:
+            continue
+        mine = [spans[n] for n, c in claimed.items() if c is cue]
+        others = [s for n, s in enumerate(spans) if n in claimed and claimed[n] is not cue
+                  and cue.region[0] <= s[0] < cue.region[1]]
+        if others and not mine:
+            continue
+        start, end = _region_text(text, *cue.region)
+        if end <= start:
+            continue
+        cited = cue.cited or cue.outlet or sentence_cited
+        if mine and len(mine) == 1 and start >= mine[0][0] - 1 and end <= mine[0][1] + 1:
+            q_start, q_end, _ = mine[0]
+            inner = strip_marks(text[q_start:q_end])
+            if not inner:
+                continue
+            found.append(Found(q_start, q_end, inner, True, cue.text, cue.mention, cited))
+        elif mine:
+            q_end = max(end, max(s[1] for s in mine))
+            quoted = sum(len(strip_marks(text[a:b]).split()) for a, b, _ in mine)
+            direct = quoted >= 0.5 * len(text[start:q_end].split())
+            found.append(Found(start, q_end, text[start:q_end].rstrip(" ,"), direct, cue.text,
+                               cue.mention, cited))
+        elif config.indirect and cue.mention and len(text[start:end].split()) >= 3:
+            found.append(Found(start, end, text[start:end], False, cue.text, cue.mention,
+                               cited))
+    unclaimed = [s for n, s in enumerate(spans) if n not in claimed]
+    return found, unclaimed, cues
+
+
+# ---------------------------------------------------------------------------------------------
+# The stage
+# ---------------------------------------------------------------------------------------------
+
+
+def _sentence_positions(text_clean: str, texts: list[str]) -> list[int]:
+    """Clean-text start of each sentence: sentences are in-order substrings of the text."""
+    positions, cursor = [], 0
+    for sentence in texts:
+        found = text_clean.find(sentence, cursor)
+        if found < 0:
+            found = text_clean.find(sentence)
+        positions.append(max(found, 0))
+        cursor = max(found, 0) + len(sentence)
+    return positions
+
+
+def extract_document(text_clean: str, sentences: list[str], config: QuotesConfig,
+                     default_source: str | None = None) -> list[Found]:
+    """Quotes of one cleaned document in clean-text offsets; ``sentences`` are its sentences."""
+    positions = _sentence_positions(text_clean, sentences)
+    quotes: list[Found] = []
+    last_direct: Found | None = None  # the paragraph's latest direct quote, for continuations
+    last_sentence = -1
+    open_paragraph: Found | None = None  # a quote whose paragraph ended inside it
+    paragraph_of = [text_clean.count("\n", 0, p) for p in positions]
+    for k, (sentence, base) in enumerate(zip(sentences, positions, strict=True)):
+        if k and paragraph_of[k] != paragraph_of[k - 1]:
+            # A quote that ended its paragraph may go on in the next one.
+            open_paragraph = last_direct if last_direct and last_sentence == k - 1 else None
+            last_direct = None
+        found, unclaimed, cues = read_sentence(sentence, config)
+        for quote in found:
+            quote.start += base
+            quote.end += base
+            quote.sentences = [k]
+            quote.cited = quote.cited or default_source
+            quotes.append(quote)
+            if quote.direct:
+                last_direct, last_sentence = quote, k
+        has_cue = any(c.region for c in cues)
+        for start, end, _ in unclaimed:
+            inner = strip_marks(sentence[start:end])
+            if len(inner) < config.min_chars or len(inner.split()) < 2:
+                continue
+            if last_direct is not None and base + start >= last_direct.end and (
+                    last_sentence == k or (last_sentence == k - 1 and not has_cue)):
+                target = last_direct  # “…,” Pezeshkian said. “…”
+            elif open_paragraph is not None and start == 0 and not has_cue:
+                target = open_paragraph  # a paragraph that only goes on quoting
+            else:
+                continue  # a scare quote, a title: no speaker
+            target.end = base + end
+            target.text = f"{target.text} {inner}"
+            if k not in target.sentences:
+                target.sentences.append(k)
+            last_direct, last_sentence, open_paragraph = target, k, None
+    quotes.sort(key=lambda q: (q.start, q.end))
+    return quotes
+
+
+def quotes_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+    """The quotes table with QUOTES' columns; text columns keep None (not NaN) for missing."""
+    def missing(value: object) -> bool:
+        return value is None or (isinstance(value, float) and value != value)
+
+    columns = {name: pd.Series([None if missing(row[name]) else row[name] for row in rows],
+                               dtype=object) for name in QUOTES.names}
+    frame = pd.DataFrame(columns)
+    frame["char_start"] = frame["char_start"].astype("int64")
+    frame["char_end"] = frame["char_end"].astype("int64")
+    frame["direct"] = frame["direct"].astype(bool)
+    return frame
+
+
+class Quotes(Stage):
+    name: ClassVar[str] = "quotes"
+    reads = ("documents", "sentences")
+    writes = ("quotes",)
+
+    def run(self, tables: Tables, context: StageContext) -> Tables:
+        config: QuotesConfig = self.job.quotes
+        documents, sentences = tables["documents"], tables["sentences"]
+        context.progress.total(len(documents))
+        rows: list[dict[str, object]] = []
+        by_doc = {doc_id: group for doc_id, group in sentences.groupby("doc_id", sort=False)}
+        for row in documents.itertuples(index=False):
+            group = by_doc.get(row.doc_id)
+            context.progress.advance()
+            if not config.enabled or group is None or group.empty:
+                continue
+            group = group.sort_values("idx")
+            clean = clean_text_of(row)
+            raw = getattr(row, "raw_text", None)
+            texts = group["text"].tolist()
+            ids = group["sent_id"].tolist()
+            langs = (group["lang"].tolist() if "lang" in group
+                     else [getattr(row, "lang", None)] * len(group))
+            source = document_source(raw or "", clean.text)
+            for n, quote in enumerate(extract_document(clean.text, texts, config, source)):
+                start, end = clean.raw_span(quote.start, quote.end, raw)
+                rows.append({
+                    "quote_id": f"{row.doc_id}:q{n:03d}",
+                    "doc_id": row.doc_id,
+                    "sent_ids": [ids[k] for k in quote.sentences],
+                    "char_start": start,
+                    "char_end": end,
+                    "text": quote.text,
+                    "lang": langs[quote.sentences[0]],
+                    "direct": quote.direct,
+                    "cue": quote.cue,
+                    "speaker_mention": quote.mention,
+                    "speaker": None,
+                    "cited_source": quote.cited,
+                })
+        quotes = quotes_frame(rows)
+        context.stats["quotes"] = len(quotes)
+        context.stats["direct"] = int(quotes["direct"].sum()) if len(quotes) else 0
+        return {"quotes": quotes}
