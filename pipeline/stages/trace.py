@@ -49,21 +49,28 @@ import pandas as pd
 from pipeline.base import Stage, StageContext, Tables
 from pipeline.data import CLUSTERS
 from pipeline.models.embedding import model_identity
+from pipeline.text import normalize_for_matching
 
 logger = logging.getLogger("quotetrace")
 
 CLUSTER_COLUMNS = [field.name for field in CLUSTERS]
 
 
+def _word_key(word: str) -> str:
+    return normalize_for_matching(word).strip(".,;:!?\"'()[]").casefold()
+
+
 def word_diff(a: str, b: str) -> list[tuple[str, str]]:
     """Word-level diff of ``a`` → ``b``: ``("=", w)`` kept, ``("-", w)`` only in a, ``("+", w)``
-    only in b, in reading order."""
+    only in b, in reading order. Words compare case- and punctuation-insensitively, so
+    "arena," and "arena" are the same word; kept words are shown as ``b`` writes them."""
     words_a, words_b = a.split(), b.split()
     out: list[tuple[str, str]] = []
-    matcher = difflib.SequenceMatcher(a=words_a, b=words_b, autojunk=False)
+    matcher = difflib.SequenceMatcher(a=[_word_key(w) for w in words_a],
+                                      b=[_word_key(w) for w in words_b], autojunk=False)
     for op, a0, a1, b0, b1 in matcher.get_opcodes():
         if op == "equal":
-            out.extend(("=", w) for w in words_a[a0:a1])
+            out.extend(("=", w) for w in words_b[b0:b1])
             continue
         out.extend(("-", w) for w in words_a[a0:a1])
         out.extend(("+", w) for w in words_b[b0:b1])
