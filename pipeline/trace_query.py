@@ -119,6 +119,11 @@ def trace(output_dir: Path, text: str, top_k: int = 3, model: str | None = None)
                 "text": quote["text"],
                 "text_en": forms[i],
                 "direct": bool(quote["direct"]),
+                "date": _clean(documents["date"].get(doc_id)) if doc_id in documents.index
+                else None,
+                # Rendered in another language than the speaker's: a translation by someone.
+                "is_translation": (quote["lang"] != cluster.speaker_lang)
+                if _clean(cluster.speaker_lang) else None,
                 "speaker_mention": _clean(quote["speaker_mention"]),
                 "cited_source": _clean(quote["cited_source"]),
                 "similarity": round(float(similarity[i]), 4),
@@ -128,8 +133,12 @@ def trace(output_dir: Path, text: str, top_k: int = 3, model: str | None = None)
                 # (index of the quote's first sentence, sentences in its document)
                 "position": [first_idx, int(count_of.get(doc_id, 0))],
             })
+        dated = sorted((r["date"], r["doc_id"]) for r in renditions if r["date"])
+        earliest = next((r for r in renditions if dated and r["doc_id"] == dated[0][1]), None)
         result["matches"].append({
             "cluster_id": cluster_id,
+            "earliest": {k: earliest[k] for k in ("doc_id", "outlet", "date")}
+            if earliest else None,
             "speaker": _clean(cluster.speaker),
             "speaker_lang": _clean(cluster.speaker_lang),
             "score": round(score, 4),
@@ -185,11 +194,17 @@ def format_trace(result: dict) -> str:
             closest = (f"closest to source: renditions citing {', '.join(citing)}" if citing
                        else "no rendition cites a source")
             lines.append(f"  {what} not in the corpus; {closest}")
+        earliest = match.get("earliest")
+        if earliest:
+            lines.append(f"  earliest dated: {earliest['outlet'] or earliest['doc_id']} "
+                         f"({earliest['date']})")
         reference = next((r["text_en"] for r in renditions if r["lang"] == "en"),
                          renditions[0]["text_en"])
         for r in renditions:
             source = f" via {r['cited_source']}" if r.get("cited_source") else ""
             kind = "direct" if r["direct"] else "indirect"
+            if r.get("is_translation"):
+                kind += ", translated"
             lines.append(f"  - {r['outlet'] or r['doc_id']} [{r['lang']}, {kind}{source}] "
                          f"sim {r['similarity']:.3f}, {_where(r)}")
             lines.append(f"      {r['text']}")

@@ -58,6 +58,10 @@ def test_quote_traces_to_its_cluster(job_dir: Path) -> None:
     assert best["speaker"] == PUTIN and best["score"] == pytest.approx(1.0, abs=1e-4)
     assert best["origin_in_corpus"] is False and best["origin_doc"] is None  # Putin speaks ru
     assert best["cited_sources"] == ["TASS"]  # DW's indirect rendition cites Tass
+    # DW and the Kyiv outlet are both dated 2024-10-11 (from their text); the id breaks the tie.
+    assert best["earliest"] == {"doc_id": DW, "outlet": "DW", "date": "2024-10-11"}
+    # Putin speaks Russian: every rendition in the corpus is someone's translation.
+    assert all(r["is_translation"] is True for r in best["renditions"])
     docs = {r["doc_id"] for r in best["renditions"]}
     assert {TRT, KYIV, VI, DW} <= docs
     first = best["renditions"][0]
@@ -76,7 +80,7 @@ def test_quote_traces_to_its_cluster(job_dir: Path) -> None:
     text = format_trace(result)
     assert PUTIN in text
     assert "original (ru) not in the corpus; closest to source: renditions citing TASS" in text
-    assert "TRT World [en, direct]" in text and "sentence 6 of" in text
+    assert "TRT World [en, direct, translated]" in text and "sentence 6 of" in text
     assert "[-current] events" in text  # Kyiv's wording against TRT's, word by word
 
 
