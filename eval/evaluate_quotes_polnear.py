@@ -1,7 +1,14 @@
 """Quote extraction and attribution against PolNeAR's English test articles.
 
     python eval/evaluate_quotes_polnear.py [--corpus ../shared/corpora/polnear_test] [--json]
-                                           [--limit N]
+                                           [--limit N] [--split dev|heldout|all]
+                                           [--show-missed]
+
+``--split`` picks the articles (sorted by file name, the ones with a gold file): ``dev`` = even
+indexes, ``heldout`` = odd indexes, ``all`` (the default) = every article. Rules are developed
+looking only at ``dev`` errors (``--show-missed`` prints the gold direct quotes that no
+prediction matched, and the predicted direct quotes that matched nothing); ``heldout`` is
+scored for the report only.
 
 Builds the documents and sentences tables with the real ingest → clean → segment → detect stages
 (translation off, no embedding model), then runs the quotes and attribute stages, and scores
@@ -124,13 +131,23 @@ def run_pipeline(files: list[Path]):
     return tables
 
 
-def evaluate(corpus: Path, limit: int | None = None) -> dict:
+def split_articles(texts: list[Path], split: str) -> list[Path]:
+    """``dev`` = even indexes of the sorted list, ``heldout`` = odd ones, ``all`` = every one."""
+    if split == "dev":
+        return texts[0::2]
+    if split == "heldout":
+        return texts[1::2]
+    return texts
+
+
+def evaluate(corpus: Path, limit: int | None = None, split: str = "all",
+             show_missed: bool = False) -> dict:
     texts = sorted((corpus / "text").glob("*.txt"))
     annotations: dict[str, Path] = {}
     for path in sorted((corpus / "attributions").glob("*.ann")):
         stem = re.sub(r"_[0-9a-f]{4}$", "", path.stem)
         annotations.setdefault(stem, path)  # first annotator, sorted
-    texts = [t for t in texts if t.stem in annotations][:limit]
+    texts = split_articles([t for t in texts if t.stem in annotations], split)[:limit]
     tables = run_pipeline(texts)
     quotes = tables["quotes"]
     by_doc = defaultdict(list)
@@ -161,6 +178,9 @@ def evaluate(corpus: Path, limit: int | None = None) -> dict:
             counts[f"{name}_match"] += len(pairs)
             if name != "direct":
                 continue
+            if show_missed:
+                _print_errors(path.stem, raw, [gold[i] for i in g_idx],
+                              [predicted[i] for i in p_idx], pairs)
             for g, p in pairs:
                 source = gold[g_idx[g]]["source"]
                 if not source:
@@ -170,6 +190,7 @@ def evaluate(corpus: Path, limit: int | None = None) -> dict:
                 speaker_total += 1
                 speaker_correct += bool(said & content_words(source))
     return {
+        "split": split,
         "articles": len(texts),
         "direct": prf(counts["direct_gold"], counts["direct_pred"], counts["direct_match"]),
         "direct_flag_only": prf(counts["flag_gold"], counts["flag_pred"], counts["flag_match"]),
@@ -179,21 +200,39 @@ def evaluate(corpus: Path, limit: int | None = None) -> dict:
     }
 
 
+def _print_errors(doc: str, raw: str, gold: list[dict], predicted: list, pairs) -> None:
+    """The unmatched gold direct quotes (MISS) and predicted direct quotes (FALSE) of one doc."""
+    matched_g = {g for g, _ in pairs}
+    matched_p = {p for _, p in pairs}
+    for g, item in enumerate(gold):
+        if g not in matched_g:
+            start = item["spans"][0][0]
+            context = raw[max(0, start - 150):start].replace("\n", " ¶ ")
+            print(f"MISS {doc} [{item['source']}] …{context}⟦{item['text']}⟧")
+    for p, quote in enumerate(predicted):
+        if p not in matched_p:
+            print(f"FALSE {doc} [{quote.speaker_mention}] ⟦{raw[quote.char_start:quote.char_end]}⟧")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--limit", type=int, default=None, help="only the first N articles")
+    parser.add_argument("--split", choices=("dev", "heldout", "all"), default="all",
+                        help="dev = even-indexed articles, heldout = odd-indexed, all = every one")
+    parser.add_argument("--show-missed", action="store_true",
+                        help="print unmatched gold and predicted direct quotes")
     args = parser.parse_args(argv)
     if not (args.corpus / "text").is_dir():
         print(f"{args.corpus}: PolNeAR test split not found (text/ and attributions/); "
               "pass --corpus", file=sys.stderr)
         return 2
-    result = evaluate(args.corpus, args.limit)
+    result = evaluate(args.corpus, args.limit, args.split, args.show_missed)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"PolNeAR test, {result['articles']} articles")
+    print(f"PolNeAR test ({result['split']}), {result['articles']} articles")
     for key in ("direct", "direct_flag_only", "all_attributions"):
         r = result[key]
         print(f"  {key:18s} P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}  "

@@ -37,7 +37,19 @@ passage, marks included, blanked out, so a cue word inside a quotation is never 
    passage is a scare quote or a title and is skipped, and so is a passage shorter than
    ``quotes.min_chars`` (or of one word) that no cue claims. A mixed region is ``direct`` when
    its quoted words are at least half of its words.
-7. **Cited source**: a news outlet that the sentence credits: the subject of a cue when it is an
+7. **Trailing quotes first**: a quotation that ends in a comma, ? or ! right before a cue's
+   subject is that cue's content even when words follow the cue ("“…,” she wrote back to him"),
+   unless they are a ``that``/colon complement or hold a quotation. Some verbs are cues only
+   there (``TRAILING_VERBS``: exclaimed, shot back, quipped, conceded, …), and an abbreviated
+   title keeps a name capitalised ("said Mr. Clyburn, the …").
+8. **Colon lead-ins**: a sentence with no cue that is a capitalised lead-in of at most 8 words,
+   a colon and a quotation ("Meghan McCain, Twitter: “…”", "Mook agreed: “…”") gives a direct
+   quote whose mention is the lead-in up to its first comma, without trailing lower-case words.
+9. **Split quotations**: a sentence that is one quotation and nothing else, with no cue, is read
+   together with the next sentence of its paragraph when that gives a direct quote holding it
+   (“Why was that money sitting in the bank?” ¶ Mr. Clyburn said, echoing …: the segmenter
+   ends a sentence at ``?”``).
+10. **Cited source**: a news outlet that the sentence credits: the subject of a cue when it is an
    outlet ("Russian state news agency Tass said"), the addressee of told/tells when it is an
    outlet or "journalists" ("told The Telegraph"), the object of according to / Theo ("Theo
    hãng thông tấn TASS"); else the document's agency tag or dateline ("rc/wmr (AFP, AP, dpa)",
@@ -141,6 +153,15 @@ SPEECH_VERBS = [
 ]
 #: Verbs that report an act (accusing, denying) more than words: their content follows them,
 #: never precedes them ("…, Tehran denies these accusations" is not a quote of Tehran).
+#: Verbs that are cues only right after a quotation ending in a comma, ? or !, with at most
+#: a short subject between ("“…!” he exclaimed", "“…,” shot back Trump"): elsewhere they are
+#: too often not about speech ("the team continued", "she joked about it").
+TRAILING_VERBS = [
+    "exclaimed", "shot back", "quipped", "joked", "continued", "recounted", "mused", "wondered",
+    "concluded", "boasted", "lamented", "complained", "conceded", "countered", "cautioned",
+    "observed", "vowed", "promised", "recalls", "recall", "explain", "tweeted", "pleaded",
+    "shouted", "yelled", "chimed in", "went on", "posted", "agreed", "answered",
+]
 NO_TRAILING = {"accused", "accuses", "denied", "denies", "demanded", "demands", "demand",
                "blamed", "urged", "urges", "lied", "believe", "believes", "believed", "think",
                "thinks", "suggested", "suggests", "cáo buộc"}
@@ -150,7 +171,9 @@ VI_VERBS = ["tuyên bố", "cho biết", "nhấn mạnh", "bày tỏ", "khẳng 
 AUX = (r"(?:(?:has|have|had|would|will|also|later|then|reportedly|previously|recently|once|"
        r"again|publicly|repeatedly|further|first|đã|cũng|vừa|từng|sẽ|đang|còn)\s+){0,3}")
 PHASE = r"(?:(?:began|begins|started|starts|continued|continues|went on)\s+to\s+)?"
-_VERB_ALT = "|".join(sorted(SPEECH_VERBS, key=len, reverse=True))
+_VERB_ALT = "|".join(sorted({*SPEECH_VERBS, *TRAILING_VERBS}, key=len, reverse=True))
+#: What may stand between a quotation and a trailing-only verb: nothing, or a short subject.
+AFTER_QUOTE = re.compile(BLANK + r"\s*(?:[^\s" + BLANK + r",.;:]+\s+){0,4}$")
 _VI_ALT = "|".join(sorted(VI_VERBS, key=len, reverse=True))
 CUE = re.compile(
     rf"(?<![\w-]){AUX}{PHASE}{AUX}(?:(?P<quoted>(?:was|were|is) quoted as (?:telling|saying))"
@@ -182,7 +205,7 @@ AS_CLAUSE = re.compile(r"^(?:as|như)\s", re.IGNORECASE)
 TRAILING_JUNK = re.compile(r"(?:\s+(?:has|have|had|would|will|also|đã|cũng|vừa|từng))+$")
 NOT_ADVERBS = {"daily", "weekly", "monthly", "quarterly", "family", "ally", "rally", "assembly",
                "supply", "italy", "july"}
-CAPITALISED = re.compile(r"^[A-ZÀ-ỸĐ][\w’'.-]*$")
+CAPITALISED = re.compile(r"^[A-ZÀ-ỸĐ][\w’'.\u2024-]*$")  # \u2024: a hidden abbreviation dot
 NAME_PARTICLE = {"al-", "bin", "de", "van", "von", "of", "la", "le", "da", "di", "the"}
 
 # ---------------------------------------------------------------------------------------------
@@ -411,11 +434,16 @@ def _complement_start(frame: str, cue: Cue, limit: int) -> int | None:
     return None
 
 
-def find_cues(frame: str) -> list[Cue]:
+def find_cues(frame: str, text: str | None = None) -> list[Cue]:
+    """The cues of a sentence frame (``text``, the sentence, tells trailing-only verbs)."""
     cues: list[Cue] = []
     for match in CUE.finditer(frame):
         if NOUN_BEFORE.search(frame[:match.start()]) and not match.group("according"):
             continue
+        if match.group("verb") in TRAILING_VERBS and match.group("verb") not in SPEECH_VERBS:
+            after = AFTER_QUOTE.search(frame[:match.start()])
+            if after is None or not _ends_trailing_quote(frame, text, after.start() + 1):
+                continue
         if match.group("theo") and frame[:match.start()].strip(" ,;:"):
             continue  # "Theo X," opens its clause
         verb = match.group("verb") or ""
@@ -483,10 +511,24 @@ def _is_pronoun(mention: str) -> bool:
     return mention.lower() in PRONOUNS_EN or mention.lower() in PRONOUNS_VI
 
 
-def assign_regions(frame: str, cues: list[Cue]) -> None:
+def _ends_trailing_quote(frame: str, text: str | None, stop: int) -> bool:
+    """Whether a quotation that ends in a comma, ? or ! closes right before ``stop``.
+
+    ``“…,” she wrote back to him``: such a passage is the content of the cue that follows it.
+    """
+    before = frame[:stop].rstrip()
+    if text is None or not before.endswith(BLANK):
+        return False
+    inner = text[:len(before)].rstrip("”»\"'").rstrip()
+    return inner.endswith((",", "?", "!"))
+
+
+def assign_regions(frame: str, cues: list[Cue], text: str | None = None) -> None:
     """Each cue's content region in the sentence: after it, or else before it (trailing)."""
     end_of_text = len(frame.rstrip().rstrip(".!?").rstrip())
     for i, cue in enumerate(cues):
+        stop = cue.mention_start if cue.mention_start is not None else cue.start
+        trailing = i == 0 and _ends_trailing_quote(frame, text, stop)
         limit = len(frame)
         if i + 1 < len(cues):
             following = cues[i + 1]
@@ -501,7 +543,9 @@ def assign_regions(frame: str, cues: list[Cue]) -> None:
                 if stop > start and not later.as_clause:
                     end = min(end, stop)
                     break
-            if len(frame[start:end].split()) >= 1:
+            plain = BLANK not in frame[start:end] and not re.search(
+                r"(?<!\w)that(?!\w)|:", frame[cue.end:start])
+            if len(frame[start:end].split()) >= 1 and not (trailing and plain):
                 cue.region = (start, end)
                 continue
         stop = cue.mention_start if cue.mention_start is not None else cue.start
@@ -537,12 +581,12 @@ def read_sentence(text: str, config: QuotesConfig) -> tuple[list[Found], list[tu
     """Quotes of one sentence (sentence offsets), its unclaimed quoted passages, and its cues."""
     spans = quote_spans(text)
     frame = ABBREVIATION.sub(lambda m: m.group(0)[:-1] + DOT, blank_quotes(text, spans))
-    cues = find_cues(frame)
+    cues = find_cues(frame, text)
     for cue in cues:
         cue.mention = cue.mention.replace(DOT, ".") if cue.mention else None
         cue.cited = cue.cited.replace(DOT, ".") if cue.cited else None
         cue.outlet = cue.outlet.replace(DOT, ".") if cue.outlet else None
-    assign_regions(frame, cues)
+    assign_regions(frame, cues, text)
     person_cues = [c for c in cues if c.outlet is None] or cues
     sentence_cited = next((c.cited or c.outlet for c in cues if c.cited or c.outlet), None)
     claimed: dict[int, Cue] = {}
@@ -583,8 +627,40 @@ def read_sentence(text: str, config: QuotesConfig) -> tuple[list[Found], list[tu
         elif config.indirect and cue.mention and len(text[start:end].split()) >= 3:
             found.append(Found(start, end, text[start:end], False, cue.text, cue.mention,
                                cited))
+    if not found and not any(c.region for c in cues) and spans:
+        colon = _colon_quote(text, frame, spans[0])
+        if colon is not None:
+            found.append(colon)
+            claimed[0] = Cue(0, 0, ":", "colon")
     unclaimed = [s for n, s in enumerate(spans) if n not in claimed]
     return found, unclaimed, cues
+
+
+#: "Meghan McCain, Twitter: “…”", "Mook agreed: “…”": a short lead-in, a colon, a quotation.
+COLON_LEAD = re.compile(r"^\s*([A-ZÀ-ỸĐ][^:;" + BLANK + r"]{0,100}?)\s*:\s*$")
+
+
+def _colon_quote(text: str, frame: str, span: tuple[int, int, bool]) -> Found | None:
+    """A quotation introduced by a capitalised lead-in of at most 8 words and a colon.
+
+    The mention is the lead-in up to its first comma, without a trailing verb ("Mook agreed")
+    and without a possessive reply noun ("Abedin's succinct reply").
+    """
+    start, end, _ = span
+    lead = COLON_LEAD.match(frame[:start])
+    inner = strip_marks(text[start:end])
+    if lead is None or len(lead.group(1).split()) > 8 or len(inner.split()) < 2:
+        return None
+    mention = lead.group(1).split(",")[0].strip().replace(DOT, ".")
+    words = mention.split()
+    if len(words) > 1 and words[-1].islower():
+        words = words[:-1]  # "Mook agreed", "Abedin's succinct reply" keeps the name
+    while len(words) > 1 and words[-1].islower():
+        words.pop()
+    mention = re.sub(r"['’]s$", "", " ".join(words))
+    if not mention or mention.lower() in DETERMINERS:
+        return None
+    return Found(start, end, inner, True, ":", mention, None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -604,6 +680,13 @@ def _sentence_positions(text_clean: str, texts: list[str]) -> list[int]:
     return positions
 
 
+def _quote_only(sentence: str) -> bool:
+    """Whether a sentence is one closed quotation and nothing else."""
+    spans = quote_spans(sentence)
+    return len(spans) == 1 and spans[0][2] and not blank_quotes(sentence, spans).strip(
+        BLANK + " .,")
+
+
 def extract_document(text_clean: str, sentences: list[str], config: QuotesConfig,
                      default_source: str | None = None) -> list[Found]:
     """Quotes of one cleaned document in clean-text offsets; ``sentences`` are its sentences."""
@@ -613,20 +696,33 @@ def extract_document(text_clean: str, sentences: list[str], config: QuotesConfig
     last_sentence = -1
     open_paragraph: Found | None = None  # a quote whose paragraph ended inside it
     paragraph_of = [text_clean.count("\n", 0, p) for p in positions]
+    joined: set[int] = set()  # sentences read together with the one before them
     for k, (sentence, base) in enumerate(zip(sentences, positions, strict=True)):
         if k and paragraph_of[k] != paragraph_of[k - 1]:
             # A quote that ended its paragraph may go on in the next one.
             open_paragraph = last_direct if last_direct and last_sentence == k - 1 else None
             last_direct = None
+        if k in joined:
+            continue
         found, unclaimed, cues = read_sentence(sentence, config)
+        if not found and _quote_only(sentence) and k + 1 < len(sentences) and \
+                paragraph_of[k + 1] == paragraph_of[k]:
+            # “Why was that money sitting in the bank?” ¶ Mr. Clyburn said, echoing …: the
+            # segmenter ended the sentence inside the quote; read the two as one.
+            pair = text_clean[base:positions[k + 1] + len(sentences[k + 1])]
+            pair_found, pair_unclaimed, pair_cues = read_sentence(pair, config)
+            if any(q.direct and q.start <= len(sentence) - len(sentence.lstrip()) + 1
+                   for q in pair_found):
+                sentence, found, unclaimed, cues = pair, pair_found, pair_unclaimed, pair_cues
+                joined.add(k + 1)
         for quote in found:
             quote.start += base
             quote.end += base
-            quote.sentences = [k]
+            quote.sentences = [k, k + 1] if k + 1 in joined else [k]
             quote.cited = quote.cited or default_source
             quotes.append(quote)
             if quote.direct:
-                last_direct, last_sentence = quote, k
+                last_direct, last_sentence = quote, quote.sentences[-1]
         has_cue = any(c.region for c in cues)
         for start, end, _ in unclaimed:
             inner = strip_marks(sentence[start:end])

@@ -245,3 +245,43 @@ def test_seed_quotes_table(seed_tables: dict[str, pd.DataFrame],
     relations = doc000[doc000["text"].str.startswith("Relations with Iran")].iloc[0]
     assert relations["cited_source"] == "AFP, AP, dpa"  # the document's agency tag
 
+
+
+# PolNeAR-style rules, on sentences written for these tests.
+
+def test_trailing_cue_with_an_abbreviated_title() -> None:
+    quote = only('"We still have a long way to go before November," said Mr. Harlan, the state '
+                 "party chairman.")
+    assert quote["direct"] and quote["speaker_mention"].startswith("Mr. Harlan")
+    assert quote["text"] == "We still have a long way to go before November"
+
+
+def test_quote_before_its_cue_wins_over_words_after_the_cue() -> None:
+    quote = only('"I will not be voting for either of them," she wrote back to her editor.')
+    assert quote["direct"] and quote["cue"] == "wrote" and quote["speaker_mention"] == "she"
+    assert quote["text"] == "I will not be voting for either of them"
+
+
+def test_trailing_only_verbs() -> None:
+    quote = only('"We are going to win this state!" the senator exclaimed.')
+    assert quote["direct"] and quote["cue"] == "exclaimed"
+    assert quote["speaker_mention"] == "the senator"
+    assert quotes_of("The rally continued for two more hours after the senator left.") == []
+
+
+@pytest.mark.parametrize(("sentence", "mention", "text"), [
+    ('Jane Porter, The Daily Ledger: "The debate settled nothing. Both campaigns will claim a '
+     'win."', "Jane Porter", "The debate settled nothing. Both campaigns will claim a win."),
+    ('Harlan agreed: "We need more volunteers in the county."', "Harlan",
+     "We need more volunteers in the county."),
+])
+def test_colon_lead_in_quotes(sentence: str, mention: str, text: str) -> None:
+    quote = only(sentence)
+    assert quote["direct"] and quote["speaker_mention"] == mention and quote["text"] == text
+
+
+def test_quote_only_sentence_read_with_the_cue_after_it() -> None:
+    quote = only('"Where did all that money go?" Ms. Reyes asked, pointing to the county '
+                 "budget.")
+    assert quote["direct"] and quote["speaker_mention"] == "Ms. Reyes"
+    assert quote["text"] == "Where did all that money go?"
