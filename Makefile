@@ -37,7 +37,10 @@ bench: models
 
 eval: run
 	$(PY) eval/evaluate_seeds.py outputs/seeds
+	$(PY) eval/evaluate_quotes_seeds.py outputs/seeds
 	$(PY) eval/evaluate_bitext.py
+	$(PY) eval/evaluate_quotes_polnear.py
+	$(PY) eval/evaluate_mrpc.py
 
 lint: install
 	$(VENV)/bin/ruff check pipeline tests eval benchmarks
