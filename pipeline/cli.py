@@ -141,6 +141,23 @@ def trace(
         typer.echo(format_trace(result))
 
 
+@app.command()
+def report(
+    output_dir: Annotated[Path, typer.Argument(help="A job's output folder, e.g. outputs/seeds.")],
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Where to write the page (default OUTPUT_DIR/report.html).")] = None,
+) -> None:
+    """Write one self-contained report.html: overview, aligned pairs, quote clusters."""
+    from pipeline.report import write_report
+
+    try:
+        path = write_report(output_dir, output)
+    except QuotetraceError as error:
+        _fail(error)
+        return
+    typer.echo(str(path))
+
+
 @app.command("setup-models")
 def setup_models(
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if present.")] = False,
