@@ -158,6 +158,62 @@ def report(
     typer.echo(str(path))
 
 
+@app.command()
+def inspect(
+    output_dir: Annotated[Path, typer.Argument(help="A job's output folder, e.g. outputs/seeds.")],
+    doc: Annotated[str | None, typer.Option("--doc", help="Show one document (id or prefix).")
+                   ] = None,
+    pair: Annotated[tuple[str, str] | None, typer.Option(
+        "--pair", help="Show two documents side by side: --pair A B.")] = None,
+    min_score: Annotated[float | None, typer.Option("--min-score")] = None,
+    limit: Annotated[int | None, typer.Option("--limit")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Summarise a job's outputs, one document, or a pair of documents side by side."""
+    import json
+
+    from pipeline import inspect_outputs as views
+
+    try:
+        if doc:
+            data = views.document_view(output_dir, doc, min_score=min_score, limit=limit)
+            text = None if as_json else views.format_document(data)
+        elif pair:
+            data = views.pair_view(output_dir, pair[0], pair[1], min_score=min_score, limit=limit)
+            text = None if as_json else views.format_pair(data)
+        else:
+            data = views.summary(output_dir)
+            text = None if as_json else views.format_summary(data, limit=limit)
+    except QuotetraceError as error:
+        _fail(error)
+        return
+    typer.echo(json.dumps(data, ensure_ascii=False, default=str) if as_json else text)
+
+
+@app.command()
+def export(
+    output_dir: Annotated[Path, typer.Argument(help="A job's output folder, e.g. outputs/seeds.")],
+    to: Annotated[Path, typer.Option("--to", help="Target folder (must be empty or absent).")],
+    fmt: Annotated[str, typer.Option("--format", help="hf, parquet, jsonl or bitext.")] = "hf",
+    min_score: Annotated[float | None, typer.Option("--min-score")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite")] = False,
+) -> None:
+    """Build a dataset from a job: Hugging Face DatasetDict + Parquet, JSONL or bitext."""
+    from pipeline.export import FORMATS
+    from pipeline.export import export as export_job
+
+    if fmt not in FORMATS:
+        _fail(QuotetraceError(f"--format {fmt!r}: valid formats are {', '.join(FORMATS)}"))
+        return
+    try:
+        result = export_job(output_dir, to, fmt=fmt, min_score=min_score, overwrite=overwrite)
+    except QuotetraceError as error:
+        _fail(error)
+        return
+    rows = ", ".join(f"{name} {count}" for name, count in result["rows"].items())
+    typer.echo(f"exported {rows} → {result['to']} ({result['format']})")
+
+
 @app.command("setup-models")
 def setup_models(
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if present.")] = False,

@@ -106,3 +106,37 @@ def test_missing_embedding_model_exits_4_with_the_fix(runner: CliRunner, tmp_pat
     # Earlier stages stay cached for the next run; no final table is half-written.
     assert not (output / "alignments.parquet").exists()
     assert not (output / "manifest.json").exists()
+
+
+def test_inspect_export_report_and_trace_commands(runner: CliRunner, tmp_path: Path,
+                                                  tiny_st_dir: Path) -> None:
+    output = tmp_path / "out"
+    config = write_config(tmp_path, job_data(output, tiny_st_dir))
+    assert runner.invoke(app, ["run", str(config)]).exit_code == 0
+
+    summary = runner.invoke(app, ["inspect", str(output), "--json"])
+    assert summary.exit_code == 0, summary.output
+    assert '"documents"' in summary.output
+    doc = runner.invoke(app, ["inspect", str(output), "--doc", "003", "--limit", "2"])
+    assert doc.exit_code == 0 and "003_9bed0cba9f35e0be" in doc.output
+    pair = runner.invoke(app, ["inspect", str(output), "--pair", "000", "002"])
+    assert pair.exit_code == 0, pair.output
+    assert runner.invoke(app, ["inspect", str(output), "--doc", "nope"]).exit_code == 3
+
+    target = tmp_path / "dataset"
+    exported = runner.invoke(app, ["export", str(output), "--to", str(target)])
+    assert exported.exit_code == 0, exported.output
+    assert (target / "README.md").exists() and (target / "hf" / "dataset_dict.json").exists()
+    refused = runner.invoke(app, ["export", str(output), "--to", str(target)])
+    assert refused.exit_code == 3 and "--overwrite" in flat(refused.output)
+    bad = runner.invoke(app, ["export", str(output), "--to", str(tmp_path / "x"),
+                              "--format", "xml"])
+    assert bad.exit_code != 0 and "hf" in bad.output
+
+    report = runner.invoke(app, ["report", str(output)])
+    assert report.exit_code == 0 and (output / "report.html").exists()
+
+    traced = runner.invoke(app, ["trace", str(output), "anything at all", "--json"])
+    assert traced.exit_code == 0 and '"matches"' in traced.output
+    missing = runner.invoke(app, ["trace", str(tmp_path / "nowhere"), "x"])
+    assert missing.exit_code == 3
