@@ -47,7 +47,7 @@ import yaml
 from pipeline import __version__
 from pipeline.data import QUOTES, SENTENCES
 from pipeline.errors import InputError
-from pipeline.inspect_outputs import SUMMARY_TABLES, clean, load_tables
+from pipeline.inspect_outputs import SUMMARY_TABLES, lang_of, load_tables
 
 FORMATS = ("hf", "parquet", "jsonl", "bitext")
 TABLE_NAMES = ("pairs", "sentences", "quotes")
@@ -89,14 +89,6 @@ def features_for(name: str):
 # ------------------------------------------------------------------------------------ tables
 
 
-def _lang_of(sent_ids: list[str], lang: dict[str, str]) -> str | None:
-    langs = [lang[s] for s in sent_ids if clean(lang.get(s))]
-    if not langs:
-        return None
-    counts = Counter(langs)
-    return max(langs, key=lambda value: (counts[value], -langs.index(value)))
-
-
 def build_tables(tables: dict[str, pd.DataFrame], min_score: float | None = None
                  ) -> dict[str, pa.Table]:
     """The ``pairs``, ``sentences`` and ``quotes`` tables of a job (sorted Arrow tables)."""
@@ -114,9 +106,9 @@ def build_tables(tables: dict[str, pd.DataFrame], min_score: float | None = None
         ids_a, ids_b = list(row.sent_ids_a), list(row.sent_ids_b)
         rows.append({
             "pair_id": f"p{i:06d}", "doc_a": row.doc_a, "sent_ids_a": ids_a,
-            "text_a": row.text_a, "lang_a": _lang_of(ids_a, lang),
+            "text_a": row.text_a, "lang_a": lang_of(ids_a, lang),
             "doc_b": row.doc_b, "sent_ids_b": ids_b, "text_b": row.text_b,
-            "lang_b": _lang_of(ids_b, lang), "score": float(row.score),
+            "lang_b": lang_of(ids_b, lang), "score": float(row.score),
             "margin": float(row.margin), "kind": row.kind,
         })
     pairs = pa.Table.from_pylist(rows, schema=PAIRS_SCHEMA)

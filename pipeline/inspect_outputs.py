@@ -51,6 +51,17 @@ def clean(value: Any) -> Any:
     return value
 
 
+def read_manifest(output_dir: Path) -> dict[str, Any]:
+    """A job's ``manifest.json`` (``{}`` when absent; InputError when damaged)."""
+    manifest_path = Path(output_dir) / "manifest.json"
+    if not manifest_path.is_file():
+        return {}
+    try:
+        return json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(f"{manifest_path}: not valid JSON ({error}); rerun the job") from None
+
+
 def load_tables(output_dir: Path | str, names: tuple[str, ...] = SUMMARY_TABLES
                 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """The named tables of a job's output folder, and its manifest (``{}`` when absent)."""
@@ -63,13 +74,7 @@ def load_tables(output_dir: Path | str, names: tuple[str, ...] = SUMMARY_TABLES
     if missing:
         raise InputError(f"{output_dir}: no {', '.join(missing)} here; run `quotetrace run "
                          "CONFIG` first so that the job's outputs exist")
-    manifest: dict[str, Any] = {}
-    manifest_path = output_dir / "manifest.json"
-    if manifest_path.is_file():
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise InputError(f"{manifest_path}: not valid JSON ({error}); rerun the job") from None
+    manifest = read_manifest(output_dir)
     tables = {}
     for name in names:
         try:
@@ -100,7 +105,7 @@ def _doc_info(documents: pd.DataFrame, doc_id: str) -> dict[str, Any]:
             "date": clean(row["date"]), "title": clean(row["title"])}
 
 
-def _lang_of(sent_ids: list[str], lang: dict[str, str]) -> str | None:
+def lang_of(sent_ids: list[str], lang: dict[str, str]) -> str | None:
     """The commonest language of ``sent_ids`` (ties: the first); None when unknown."""
     langs = [lang[s] for s in sent_ids if clean(lang.get(s))]
     if not langs:
@@ -143,8 +148,8 @@ def summary(output_dir: Path | str) -> dict[str, Any]:
 
     pairs = []
     for (doc_a, doc_b), group in alignments.groupby(["doc_a", "doc_b"], sort=True):
-        langs_a = Counter(_lang_of(list(s), lang) for s in group["sent_ids_a"])
-        langs_b = Counter(_lang_of(list(s), lang) for s in group["sent_ids_b"])
+        langs_a = Counter(lang_of(list(s), lang) for s in group["sent_ids_a"])
+        langs_b = Counter(lang_of(list(s), lang) for s in group["sent_ids_b"])
         pairs.append({
             "doc_a": doc_a, "doc_b": doc_b,
             "outlet_a": outlet_of.get(doc_a), "outlet_b": outlet_of.get(doc_b),
@@ -272,8 +277,8 @@ def pair_view(output_dir: Path | str, doc_a: str, doc_b: str, min_score: float |
             if swapped else (row.sent_ids_a, row.text_a, row.sent_ids_b, row.text_b)
         ids_l, ids_r = list(ids_l), list(ids_r)
         rows.append({
-            "left_sent_ids": ids_l, "left_lang": _lang_of(ids_l, lang), "left_text": text_l,
-            "right_sent_ids": ids_r, "right_lang": _lang_of(ids_r, lang), "right_text": text_r,
+            "left_sent_ids": ids_l, "left_lang": lang_of(ids_l, lang), "left_text": text_l,
+            "right_sent_ids": ids_r, "right_lang": lang_of(ids_r, lang), "right_text": text_r,
             "score": _score(row.score), "margin": _score(row.margin),
             "kind": FLIPPED_KIND.get(row.kind, row.kind) if swapped else row.kind,
         })

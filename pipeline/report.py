@@ -28,7 +28,6 @@ class="bar" data-lo=… data-hi=… data-count=…>``.
 from __future__ import annotations
 
 import html
-import json
 import math
 import re
 from pathlib import Path
@@ -38,6 +37,7 @@ import pandas as pd
 
 from pipeline.data import ALIGNMENTS, CLUSTERS, DOCUMENTS, QUOTES, SENTENCES
 from pipeline.errors import InputError
+from pipeline.inspect_outputs import read_manifest
 from pipeline.io import read_parquet, write_text_atomic
 from pipeline.stages.trace import english_forms, word_diff
 
@@ -146,14 +146,7 @@ def load_job(output_dir: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]
             tables[name] = read_parquet(path)
         else:
             tables[name] = pd.DataFrame({f.name: pd.Series(dtype=object) for f in schema})
-    manifest: dict[str, Any] = {}
-    manifest_path = output_dir / "manifest.json"
-    if manifest_path.is_file():
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise InputError(f"{manifest_path}: not valid JSON ({error}); rerun the job") from None
-    return tables, manifest
+    return tables, read_manifest(output_dir)
 
 
 class _Context:
