@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
 
 import pandas as pd
 import pytest
 from sklearn.metrics import homogeneity_completeness_v_measure
+
+from tests.eval_scripts import load_eval_script
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "eval" / "evaluate_quotes_seeds.py"
@@ -17,15 +17,7 @@ GOLD = ROOT / "eval" / "seeds_quotes_gold.jsonl"
 SEEDS = ROOT / "seeds"
 
 
-def _load_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("evaluate_quotes_seeds", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ev = _load_module()
+ev = load_eval_script("evaluate_quotes_seeds")
 
 PUTIN, USHAKOV = "Vladimir Putin", "Yury Ushakov"
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pandas as pd
 import pytest
+
+from tests.eval_scripts import load_eval_script
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "eval" / "evaluate_seeds.py"
@@ -17,15 +17,7 @@ GOLD = ROOT / "eval" / "seeds_gold.jsonl"
 SEEDS = ROOT / "seeds"
 
 
-def _load_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("evaluate_seeds", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ev = _load_module()
+ev = load_eval_script("evaluate_seeds")
 
 GOLD_PAIRS = [
     {"doc_a": "000_x", "text_a": "Putin said ties were a priority",

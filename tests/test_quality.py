@@ -6,13 +6,13 @@ a perturbed English side (read from ../shared/corpora, never copied into the rep
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 from pipeline.config import parse_config
 from pipeline.runner import run_job
+from tests.eval_scripts import load_eval_script
 
 ROOT = Path(__file__).resolve().parents[1]
 E5 = ROOT / "models" / "multilingual-e5-small"
@@ -24,16 +24,9 @@ needs_e5 = pytest.mark.skipif(
 )
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "eval" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @needs_e5
 def test_seeds_alignment_quality(tmp_path):
-    evaluate_seeds = _load("evaluate_seeds")
+    evaluate_seeds = load_eval_script("evaluate_seeds")
     job = parse_config({
         "job": "seeds", "inputs": [str(ROOT / "seeds" / "*.txt")], "output": str(tmp_path),
         "ingest": {"metadata": str(ROOT / "seeds" / "metadata.csv")},
@@ -51,7 +44,7 @@ def test_seeds_alignment_quality(tmp_path):
 @pytest.mark.skipif(not (IWSLT / "tst2013.raw.vi").exists(),
                     reason=f"{IWSLT} absent: the shared IWSLT'15 corpus is not on this machine")
 def test_iwslt_bitext_alignment_quality(tmp_path):
-    evaluate_bitext = _load("evaluate_bitext")
+    evaluate_bitext = load_eval_script("evaluate_bitext")
     report = evaluate_bitext.evaluate(IWSLT, talks=4, workdir=tmp_path, embed_model=str(E5))
     # Measured on all 18 talks with configs/bitext.yaml: P 0.94, R 0.94 (strict links).
     assert report["overall"]["precision"] >= 0.85
