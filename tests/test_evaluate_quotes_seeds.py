@@ -12,7 +12,6 @@ from sklearn.metrics import homogeneity_completeness_v_measure
 from tests.eval_scripts import load_eval_script
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "eval" / "evaluate_quotes_seeds.py"
 GOLD = ROOT / "eval" / "seeds_quotes_gold.jsonl"
 SEEDS = ROOT / "seeds"
 

@@ -12,7 +12,6 @@ import pytest
 from tests.eval_scripts import load_eval_script
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "eval" / "evaluate_seeds.py"
 GOLD = ROOT / "eval" / "seeds_gold.jsonl"
 SEEDS = ROOT / "seeds"
 
