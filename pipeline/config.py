@@ -75,13 +75,16 @@ class DetectConfig(Section):
 
 class TranslateConfig(Section):
     enabled: bool = True
-    backend: Literal["transformers"] = "transformers"
+    backend: Literal["transformers", "ctranslate2"] = "transformers"
     model: str = "Helsinki-NLP/opus-mt-vi-en"
     source_languages: list[str] = ["vi"]
     target_language: str = "en"
     batch_size: int = Field(16, gt=0)
     max_length: int = Field(256, gt=0)
     num_beams: int = Field(1, gt=0)
+    compute_type: str = Field(
+        "int8", description="CTranslate2 compute type (only used by backend 'ctranslate2')."
+    )
 
 
 class EmbedConfig(Section):
@@ -92,6 +95,10 @@ class EmbedConfig(Section):
     batch_size: int = Field(32, gt=0)
     embed_translation: bool = False
     cache_dir: str | None = Field(None, description="Embedding cache; default <output>/.cache.")
+    backend: Literal["torch", "onnx-int8"] = Field(
+        "torch", description="torch: sentence-transformers; onnx-int8: ONNX Runtime with dynamic "
+        "int8 weights (local folders only; exported once into the embedding cache)."
+    )
 
 
 class AlignConfig(Section):

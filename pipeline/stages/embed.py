@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from pipeline.base import Stage, StageContext, Tables
 from pipeline.io import atomic_path
 from pipeline.models.embedding import load_sentence_transformer, model_identity
+from pipeline.models.onnx_embedding import load_onnx_encoder
 
 SHARD_SIZE = 512
 
@@ -62,11 +63,15 @@ class Embedder:
     """Embeds texts with one model and prompt, through an :class:`EmbeddingCache`."""
 
     def __init__(self, model_name: str, prompt_name: str | None, batch_size: int,
-                 cache_root: Path) -> None:
+                 cache_root: Path, backend: str = "torch") -> None:
         self.model_name = model_name
         self.prompt_name = prompt_name
         self.batch_size = batch_size
+        self.backend = backend
+        self.cache_root = cache_root
         self.identity = model_identity(model_name)
+        if backend != "torch":  # int8 vectors differ slightly: never mix them with torch's
+            self.identity += f"|{backend}"
         folder = hashlib.sha256(self.identity.encode()).hexdigest()[:16]
         self.cache = EmbeddingCache(cache_root / folder)
         self._model: Any = None
@@ -75,7 +80,10 @@ class Embedder:
     @property
     def model(self) -> Any:
         if self._model is None:
-            self._model = load_sentence_transformer(self.model_name)
+            if self.backend == "onnx-int8":
+                self._model = load_onnx_encoder(self.model_name, self.cache_root / "onnx")
+            else:
+                self._model = load_sentence_transformer(self.model_name)
             prompts = getattr(self._model, "prompts", {}) or {}
             if self.prompt_name and self.prompt_name not in prompts:
                 from pipeline.errors import ConfigError
@@ -131,7 +139,8 @@ class Embed(Stage):
     def run(self, tables: Tables, context: StageContext) -> Tables:
         config = self.job.embed
         sentences = tables["sentences"]
-        embedder = Embedder(config.model, config.prompt_name, config.batch_size, self.cache_root())
+        embedder = Embedder(config.model, config.prompt_name, config.batch_size, self.cache_root(),
+                            backend=config.backend)
         texts = sentences["text"].tolist()
         if config.embed_translation:
             texts += [t for t in sentences["text_en"].tolist() if t]

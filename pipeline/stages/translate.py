@@ -24,7 +24,12 @@ class Translate(Stage):
 
     def key_parts(self) -> dict[str, Any]:
         # A model that becomes available (or changes on disk) must invalidate the cache.
-        return {"model_path": resolve_model(self.job.translate.model)}
+        config = self.job.translate
+        parts: dict[str, Any] = {
+            "model_path": resolve_model(config.model), "backend": config.backend}
+        if config.backend == "ctranslate2":
+            parts["compute_type"] = config.compute_type
+        return parts
 
     def run(self, tables: Tables, context: StageContext) -> Tables:
         config = self.job.translate
@@ -37,16 +42,22 @@ class Translate(Stage):
         context.stats["translated"] = 0
         if not config.enabled or len(todo) == 0:
             return {"sentences": sentences}
-        from pipeline.models.translation import load_translator
-
+        options: dict[str, Any] = {
+            "tgt_lang": config.target_language,
+            "batch_size": config.batch_size,
+            "max_length": config.max_length,
+            "num_beams": config.num_beams,
+        }
         try:
-            translator = load_translator(
-                resolve_model(config.model),
-                tgt_lang=config.target_language,
-                batch_size=config.batch_size,
-                max_length=config.max_length,
-                num_beams=config.num_beams,
-            )
+            if config.backend == "ctranslate2":
+                from pipeline.models.ct2_translation import load_ct2_translator
+
+                translator = load_ct2_translator(
+                    resolve_model(config.model), compute_type=config.compute_type, **options)
+            else:
+                from pipeline.models.translation import load_translator
+
+                translator = load_translator(resolve_model(config.model), **options)
         except ModelUnavailableError as error:
             context.logger.warning(
                 "translate: %s — %d sentences left untranslated; alignment continues "
