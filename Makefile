@@ -34,6 +34,8 @@ test: models
 
 bench: models
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/onnx_embed.py
+	$(PY) benchmarks/ct2_translate.py
 
 eval: run
 	$(PY) eval/evaluate_seeds.py outputs/seeds
