@@ -95,10 +95,12 @@ class EmbedConfig(Section):
     batch_size: int = Field(32, gt=0)
     embed_translation: bool = False
     cache_dir: str | None = Field(None, description="Embedding cache; default <output>/.cache.")
-    backend: Literal["torch", "onnx-int8"] = Field(
+    backend: Literal["torch", "onnx-int8", "hashing"] = Field(
         "torch", description="torch: sentence-transformers; onnx-int8: ONNX Runtime with dynamic "
-        "int8 weights (local folders only; exported once into the embedding cache)."
+        "int8 weights (local folders only; exported once into the embedding cache); hashing: "
+        "model-free feature hashing, for scale benchmarks of the pipeline, not for quality."
     )
+    hashing_dim: int = Field(1024, gt=0, description="Vector size of the hashing backend.")
 
 
 class AlignConfig(Section):

@@ -78,8 +78,8 @@ def trace(output_dir: Path, text: str, top_k: int = 3, model: str | None = None)
         return result
     cache_root = Path(embed["cache_dir"]) if embed.get("cache_dir") else \
         output_dir / ".cache" / "vectors"
-    embedder = Embedder(model or embed["model"], embed["prompt_name"],
-                        int(embed.get("batch_size") or 32), cache_root)
+    embed_config = EmbedConfig(**{**embed, **({"model": model} if model else {})})
+    embedder = Embedder.from_config(embed_config, cache_root)
     vectors = embedder.embed([query, *quotes["text"].tolist()])
     similarity = vectors[1:] @ vectors[0]
     row_of = {quote_id: i for i, quote_id in enumerate(quotes["quote_id"])}

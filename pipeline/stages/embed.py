@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.base import Stage, StageContext, Tables
+from pipeline.config import EmbedConfig
 from pipeline.io import atomic_path
 from pipeline.models.embedding import load_sentence_transformer, model_identity
 from pipeline.models.onnx_embedding import load_onnx_encoder
@@ -63,24 +64,39 @@ class Embedder:
     """Embeds texts with one model and prompt, through an :class:`EmbeddingCache`."""
 
     def __init__(self, model_name: str, prompt_name: str | None, batch_size: int,
-                 cache_root: Path, backend: str = "torch") -> None:
+                 cache_root: Path, backend: str = "torch", hashing_dim: int = 1024) -> None:
         self.model_name = model_name
         self.prompt_name = prompt_name
         self.batch_size = batch_size
         self.backend = backend
         self.cache_root = cache_root
-        self.identity = model_identity(model_name)
-        if backend != "torch":  # int8 vectors differ slightly: never mix them with torch's
+        self.hashing_dim = hashing_dim
+        if backend == "hashing":
+            from pipeline.models.hashing_embedding import HashingEncoder
+
+            self._hashing = HashingEncoder(hashing_dim)
+            self.identity = self._hashing.identity  # no model: the vectors depend on nothing else
+        else:
+            self.identity = model_identity(model_name)
+        if backend == "onnx-int8":  # int8 vectors differ slightly: never mix them with torch's
             self.identity += f"|{backend}"
         folder = hashlib.sha256(self.identity.encode()).hexdigest()[:16]
         self.cache = EmbeddingCache(cache_root / folder)
         self._model: Any = None
         self.computed = 0
 
+    @classmethod
+    def from_config(cls, config: EmbedConfig, cache_root: Path) -> Embedder:
+        """The embedder a job's ``embed`` section describes (every stage embeds through this)."""
+        return cls(config.model, config.prompt_name, config.batch_size, cache_root,
+                   backend=config.backend, hashing_dim=config.hashing_dim)
+
     @property
     def model(self) -> Any:
         if self._model is None:
-            if self.backend == "onnx-int8":
+            if self.backend == "hashing":
+                self._model = self._hashing
+            elif self.backend == "onnx-int8":
                 self._model = load_onnx_encoder(self.model_name, self.cache_root / "onnx")
             else:
                 self._model = load_sentence_transformer(self.model_name)
@@ -139,8 +155,7 @@ class Embed(Stage):
     def run(self, tables: Tables, context: StageContext) -> Tables:
         config = self.job.embed
         sentences = tables["sentences"]
-        embedder = Embedder(config.model, config.prompt_name, config.batch_size, self.cache_root(),
-                            backend=config.backend)
+        embedder = Embedder.from_config(config, self.cache_root())
         texts = sentences["text"].tolist()
         if config.embed_translation:
             texts += [t for t in sentences["text_en"].tolist() if t]

@@ -211,8 +211,7 @@ class Trace(Stage):
             context.stats.update(quotes=0, clusters=0)
             return {"clusters": pd.DataFrame({c: pd.Series(dtype=object)
                                               for c in CLUSTER_COLUMNS})}
-        embedder = Embedder(self.job.embed.model, self.job.embed.prompt_name,
-                            self.job.embed.batch_size, self.cache_root())
+        embedder = Embedder.from_config(self.job.embed, self.cache_root())
         forms = english_forms(quotes, sentences)
         context.progress.total(2)
         vectors = embedder.embed(quotes["text"].tolist())

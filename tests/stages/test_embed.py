@@ -55,3 +55,29 @@ def test_stage_embeds_translations_when_asked(make_job) -> None:
     embeddings = result.tables["embeddings"]
     assert list(embeddings.columns) == ["sent_id", "embedding", "embedding_en"]
     assert len(embeddings) == len(result.tables["sentences"])
+
+
+def test_hashing_backend_is_deterministic_and_model_free(tmp_path: Path) -> None:
+    first = Embedder("no-such/model", "query", 8, tmp_path / "a", backend="hashing",
+                     hashing_dim=256)
+    second = Embedder("another/model", None, 8, tmp_path / "b", backend="hashing",
+                      hashing_dim=256)
+    texts = ["Putin met Pezeshkian in Ashgabat.", "Putin met Pezeshkian in Ashgabat on Friday.",
+             "The weather was sunny.", ""]
+    vectors = first.embed(texts)
+    np.testing.assert_array_equal(vectors, second.embed(texts))  # no model, no state
+    assert vectors.shape == (4, 256)
+    np.testing.assert_allclose(np.linalg.norm(vectors[:3], axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ vectors[1] > 0.7 > vectors[0] @ vectors[2]
+    assert first.identity == "hashing-v1:256" != Embedder(
+        "m", None, 8, tmp_path, backend="hashing", hashing_dim=512).identity
+
+
+def test_hashing_backend_runs_the_whole_job(make_job) -> None:
+    from pipeline.runner import run_job
+
+    result = run_job(make_job(embed={"backend": "hashing", "model": "unused/model",
+                                     "hashing_dim": 512}))
+    vectors = np.stack(result.tables["embeddings"]["embedding"].to_numpy())
+    assert vectors.shape == (len(result.tables["sentences"]), 512)
+    assert len(result.tables["clusters"]) > 0
