@@ -122,6 +122,15 @@ class AlignConfig(Section):
         "(many-to-many: a summary restating two sentences). null = mutual best only.",
     )
     merges: bool = True
+    story_neighbours: int | None = Field(
+        None, gt=0, description="null: align every pair of documents; N: only each document's N "
+        "nearest documents by mean sentence embedding (FAISS), for large corpora.")
+    story_min_similarity: float = Field(
+        0.0, description="With story_neighbours: document cosine a candidate pair must reach.")
+    date_window_days: int | None = Field(
+        None, ge=0, description="With story_neighbours: skip pairs whose dates differ by more.")
+    exact_search_max: int = Field(
+        50_000, gt=0, description="Above this many documents, story search is approximate (HNSW).")
     merge_gain: float = Field(
         0.0, description="Similarity gain a 1-2 / 2-1 merge must add when the neighbour's own "
         "best match is the same sentence.")

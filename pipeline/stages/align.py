@@ -11,13 +11,14 @@ The lexical half of the similarity reads ``text_en`` where a translation exists.
 from __future__ import annotations
 
 from itertools import combinations
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from pipeline.alignlib import AlignParams, SideData, align_pair
 from pipeline.base import Stage, StageContext, Tables
+from pipeline.config import AlignConfig
 from pipeline.text import word_tokens
 
 
@@ -34,13 +35,52 @@ def lexical_matrix(texts: list[str]):
     return vectorizer.fit_transform(texts).tocsr()
 
 
-def document_pairs(documents: pd.DataFrame, mode: str, same_outlet: bool) -> list[tuple[str, str]]:
+def story_candidates(doc_ids: list[str], vectors: np.ndarray, dates: dict[str, Any],
+                     config: AlignConfig) -> list[tuple[str, str]]:
+    """Document pairs worth aligning: each document's nearest documents (cosine of mean
+    sentence embeddings), optionally within a date window — so cost grows with the number of
+    documents times ``story_neighbours``, not with its square.
+
+    Search is exact (``IndexFlatIP``) up to ``exact_search_max`` documents, HNSW beyond.
+    """
+    import faiss
+
+    if len(doc_ids) < 2:
+        return []
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if len(doc_ids) <= config.exact_search_max:
+        index = faiss.IndexFlatIP(vectors.shape[1])
+    else:
+        index = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+    index.add(vectors)
+    count = min(len(doc_ids), config.story_neighbours + 1)
+    similarities, neighbours = index.search(vectors, count)
+    window = config.date_window_days
+    pairs = set()
+    for i, (row_sims, row_ids) in enumerate(zip(similarities, neighbours, strict=True)):
+        for similarity, j in zip(row_sims, row_ids, strict=True):
+            if j < 0 or j == i or similarity < config.story_min_similarity:
+                continue
+            a, b = sorted((doc_ids[i], doc_ids[int(j)]))
+            if window is not None and dates.get(a) and dates.get(b):
+                gap = abs((pd.Timestamp(dates[a]) - pd.Timestamp(dates[b])).days)
+                if gap > window:
+                    continue
+            pairs.add((a, b))
+    return sorted(pairs)
+
+
+def document_pairs(documents: pd.DataFrame, mode: str, same_outlet: bool,
+                   candidates: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+    """Pairs of documents to align (``candidates``, or every pair), filtered by outlet and mode."""
     outlet = {row.doc_id: (row.outlet if isinstance(row.outlet, str) and row.outlet
                            else f"doc:{row.doc_id}")
               for row in documents.itertuples(index=False)}
     lang = dict(zip(documents["doc_id"], documents["lang"], strict=True))
     pairs = []
-    for a, b in combinations(sorted(documents["doc_id"]), 2):
+    if candidates is None:
+        candidates = list(combinations(sorted(documents["doc_id"]), 2))
+    for a, b in candidates:
         if not same_outlet and outlet[a] == outlet[b]:
             continue
         if mode == "cross_language" and lang[a] == lang[b]:
@@ -58,7 +98,7 @@ class Align(Stage):
 
     def run(self, tables: Tables, context: StageContext) -> Tables:
         config = self.job.align
-        params = AlignParams(**config.model_dump(exclude={"pairs", "same_outlet"}))
+        params = AlignParams(**config.model_dump(include=set(AlignParams.__dataclass_fields__)))
         sentences = tables["sentences"].reset_index(drop=True)
         embeddings = tables["embeddings"].set_index("sent_id").loc[sentences["sent_id"]]
         vectors = np.stack(embeddings["embedding"].to_numpy()) if len(sentences) else None
@@ -70,7 +110,15 @@ class Align(Stage):
         sides = {doc: SideData(vectors[rows], lexical[rows], lengths[rows])
                  for doc, rows in rows_of.items()}
 
-        pairs = document_pairs(tables["documents"], config.pairs, config.same_outlet)
+        candidates = None
+        if config.story_neighbours is not None and rows_of:
+            doc_ids = sorted(rows_of)
+            means = np.stack([vectors[rows_of[doc]].mean(axis=0) for doc in doc_ids])
+            means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+            dates = dict(zip(tables["documents"]["doc_id"], tables["documents"]["date"],
+                             strict=True))
+            candidates = story_candidates(doc_ids, means, dates, config)
+        pairs = document_pairs(tables["documents"], config.pairs, config.same_outlet, candidates)
         context.progress.total(len(pairs))
         out = []
         for doc_a, doc_b in pairs:
