@@ -55,6 +55,15 @@ passage, marks included, blanked out, so a cue word inside a quotation is never 
    hãng thông tấn TASS"); else the document's agency tag or dateline ("rc/wmr (AFP, AP, dpa)",
    "Washington (AFP) –"). An outlet cue alone in its sentence is itself the quote's speaker
    mention ("Tass said the Kremlin chief had …").
+11. **Framing verbs** (``QUOTE_AFTER_VERBS``: called, called for, referred to, described,
+   dubbed, boasts, lamented, charged, …) are cues only when a quotation follows them in their
+   clause ("The mayor called the plan “a gift to developers”", "referred to him as “…”"); a
+   naming verb (called, dubbed, labeled, branded) needs an object first, so "a pattern called
+   “late deciding”" names a term. Their content is never before them: it runs from the verb to
+   the clause's last quotation and at most three words more, stopping at punctuation.
+12. **Quote-only paragraphs**: a paragraph opening with a sentence that is only a quotation,
+   with no cue and no quote to continue, is a direct quote of the latest quote's speaker
+   mention (the press convention that such a paragraph goes on with the last speaker).
 """
 
 from __future__ import annotations
@@ -162,6 +171,19 @@ TRAILING_VERBS = [
     "observed", "vowed", "promised", "recalls", "recall", "explain", "tweeted", "pleaded",
     "shouted", "yelled", "chimed in", "went on", "posted", "agreed", "answered",
 ]
+#: Verbs that frame a quotation without being reporting verbs ("called Ryan a “weak leader”",
+#: "referred to her as “…”", "describes how …", "boasts that …"): cues only when a quotation
+#: follows them in their clause (before the next . ; ! ?, within QUOTE_AFTER_REACH characters).
+QUOTE_AFTER_VERBS = [
+    "called", "calls", "calling", "called for", "calls for", "called on", "calls on",
+    "referred to", "refers to", "referring to", "described", "describes", "describing",
+    "dubbed", "labeled", "labelled", "labeling", "branded", "boasts", "boasted", "boasting",
+    "boasted about", "lamented", "laments", "conceded", "charged", "mused", "musing",
+    "wondering aloud", "assured", "criticized", "trumpets", "dismissing", "dismissed",
+]
+QUOTE_AFTER_REACH = 160
+#: Naming verbs need an object before the quotation: "a phenomenon called “…”" names a term.
+NAMING_VERBS = {"called", "dubbed", "labeled", "labelled", "branded"}
 NO_TRAILING = {"accused", "accuses", "denied", "denies", "demanded", "demands", "demand",
                "blamed", "urged", "urges", "lied", "believe", "believes", "believed", "think",
                "thinks", "suggested", "suggests", "cáo buộc"}
@@ -171,7 +193,8 @@ VI_VERBS = ["tuyên bố", "cho biết", "nhấn mạnh", "bày tỏ", "khẳng 
 AUX = (r"(?:(?:has|have|had|would|will|also|later|then|reportedly|previously|recently|once|"
        r"again|publicly|repeatedly|further|first|đã|cũng|vừa|từng|sẽ|đang|còn)\s+){0,3}")
 PHASE = r"(?:(?:began|begins|started|starts|continued|continues|went on)\s+to\s+)?"
-_VERB_ALT = "|".join(sorted({*SPEECH_VERBS, *TRAILING_VERBS}, key=len, reverse=True))
+_VERB_ALT = "|".join(sorted({*SPEECH_VERBS, *TRAILING_VERBS, *QUOTE_AFTER_VERBS}, key=len,
+                            reverse=True))
 #: What may stand between a quotation and a trailing-only verb: nothing, or a short subject.
 AFTER_QUOTE = re.compile(BLANK + r"\s*(?:[^\s" + BLANK + r",.;:]+\s+){0,4}$")
 _VI_ALT = "|".join(sorted(VI_VERBS, key=len, reverse=True))
@@ -285,6 +308,7 @@ class Cue:
     cited: str | None = None  # an outlet the cue credits (addressee or according-to object)
     region: tuple[int, int] | None = None
     as_clause: bool = False  # "As X said, …": the content follows the comma
+    framing: bool = False  # a QUOTE_AFTER_VERBS cue: its content is the quotation after it
 
 
 @dataclass
@@ -440,17 +464,23 @@ def find_cues(frame: str, text: str | None = None) -> list[Cue]:
     for match in CUE.finditer(frame):
         if NOUN_BEFORE.search(frame[:match.start()]) and not match.group("according"):
             continue
-        if match.group("verb") in TRAILING_VERBS and match.group("verb") not in SPEECH_VERBS:
+        verb = match.group("verb") or ""
+        if verb and verb not in SPEECH_VERBS:
             after = AFTER_QUOTE.search(frame[:match.start()])
-            if after is None or not _ends_trailing_quote(frame, text, after.start() + 1):
+            trailing = verb in TRAILING_VERBS and after is not None and _ends_trailing_quote(
+                frame, text, after.start() + 1)
+            clause = re.split(r"[.;!?]", frame[match.end():], maxsplit=1)[0]
+            framing = verb in QUOTE_AFTER_VERBS and BLANK in clause[:QUOTE_AFTER_REACH] and not (
+                verb in NAMING_VERBS and not clause.split(BLANK, 1)[0].strip())
+            if not (trailing or framing):
                 continue
         if match.group("theo") and frame[:match.start()].strip(" ,;:"):
             continue  # "Theo X," opens its clause
-        verb = match.group("verb") or ""
         kind = ("according" if match.group("according") else "theo" if match.group("theo")
                 else "tell" if verb in TELL_VERBS or (match.group("quoted") or "").endswith(
                     "telling") else "verb")
-        cues.append(Cue(match.start(), match.end(), match.group(0), kind))
+        cues.append(Cue(match.start(), match.end(), match.group(0), kind,
+                        framing=bool(verb) and verb not in SPEECH_VERBS and not trailing))
     for i, cue in enumerate(cues):
         _read_cue(frame, cue, cues[i - 1] if i else None)
     return cues
@@ -523,10 +553,34 @@ def _ends_trailing_quote(frame: str, text: str | None, stop: int) -> bool:
     return inner.endswith((",", "?", "!"))
 
 
+def _framing_region(frame: str, cue: Cue, later: list[Cue]) -> tuple[int, int] | None:
+    """A framing cue's content: from the cue to its clause's last quotation and at most three
+    words more, stopping at punctuation ("called it “…” in history")."""
+    limit = len(frame)
+    for other in later:
+        stop = other.mention_start if other.mention_start is not None else other.start
+        limit = min(limit, stop if stop > cue.end else other.start)
+        break
+    clause = re.split(r"[.;!?]", frame[cue.end:limit], maxsplit=1)[0]
+    last = clause.rfind(BLANK)
+    if last < 0:
+        return None
+    tail = re.match(r"(?:[^\s,;:()—–" + BLANK + r"]+\s*){0,3}", clause[last + 1:].lstrip())
+    assert tail is not None
+    end = cue.end + last + 1
+    if tail.group(0).strip():
+        end = cue.end + last + 1 + (len(clause[last + 1:]) - len(clause[last + 1:].lstrip()))
+        end += len(tail.group(0).rstrip())
+    return cue.end, end
+
+
 def assign_regions(frame: str, cues: list[Cue], text: str | None = None) -> None:
     """Each cue's content region in the sentence: after it, or else before it (trailing)."""
     end_of_text = len(frame.rstrip().rstrip(".!?").rstrip())
     for i, cue in enumerate(cues):
+        if cue.framing:
+            cue.region = _framing_region(frame, cue, cues[i + 1:])
+            continue
         stop = cue.mention_start if cue.mention_start is not None else cue.start
         trailing = i == 0 and _ends_trailing_quote(frame, text, stop)
         limit = len(frame)
@@ -697,6 +751,7 @@ def extract_document(text_clean: str, sentences: list[str], config: QuotesConfig
     open_paragraph: Found | None = None  # a quote whose paragraph ended inside it
     paragraph_of = [text_clean.count("\n", 0, p) for p in positions]
     joined: set[int] = set()  # sentences read together with the one before them
+    last_mention: str | None = None  # the speaker of the latest quote, for quote-only paragraphs
     for k, (sentence, base) in enumerate(zip(sentences, positions, strict=True)):
         if k and paragraph_of[k] != paragraph_of[k - 1]:
             # A quote that ended its paragraph may go on in the next one.
@@ -721,6 +776,7 @@ def extract_document(text_clean: str, sentences: list[str], config: QuotesConfig
             quote.sentences = [k, k + 1] if k + 1 in joined else [k]
             quote.cited = quote.cited or default_source
             quotes.append(quote)
+            last_mention = quote.mention or last_mention
             if quote.direct:
                 last_direct, last_sentence = quote, quote.sentences[-1]
         has_cue = any(c.region for c in cues)
@@ -733,6 +789,14 @@ def extract_document(text_clean: str, sentences: list[str], config: QuotesConfig
                 target = last_direct  # “…,” Pezeshkian said. “…”
             elif open_paragraph is not None and start == 0 and not has_cue:
                 target = open_paragraph  # a paragraph that only goes on quoting
+            elif (start == 0 and not has_cue and last_mention and _quote_only(sentence)
+                  and (k == 0 or paragraph_of[k] != paragraph_of[k - 1])):
+                # A paragraph that is only a quotation continues the last speaker.
+                quote = Found(base + start, base + end, inner, True, None, last_mention,
+                              quotes[-1].cited if quotes else default_source, [k])
+                quotes.append(quote)
+                last_direct, last_sentence, open_paragraph = quote, k, None
+                continue
             else:
                 continue  # a scare quote, a title: no speaker
             target.end = base + end

@@ -285,3 +285,32 @@ def test_quote_only_sentence_read_with_the_cue_after_it() -> None:
                  "budget.")
     assert quote["direct"] and quote["speaker_mention"] == "Ms. Reyes"
     assert quote["text"] == "Where did all that money go?"
+
+
+@pytest.mark.parametrize(("sentence", "cue", "mention", "start"), [
+    ('The mayor called the new stadium plan "a gift to developers" in a radio interview.',
+     "called", "The mayor", "the new stadium plan"),
+    ('Ms. Okafor has referred to him as "the absentee senator."', "has referred to",
+     "Ms. Okafor", "him as"),
+    ('The governor boasts that the state budget is "balanced for the first time in a decade."',
+     "boasts", "The governor", "the state budget"),
+])
+def test_framing_verbs_before_a_quotation(sentence: str, cue: str, mention: str,
+                                          start: str) -> None:
+    quote = only(sentence)
+    assert quote["cue"] == cue and quote["speaker_mention"] == mention
+    assert quote["text"].startswith(start) and '"' in quote["text"]
+    assert not quote["text"].endswith("interview")  # at most three words after the quotation
+
+
+def test_framing_verbs_need_a_quotation_and_an_object() -> None:
+    assert quotes_of("The mayor called the council meeting to order at noon.") == []
+    assert quotes_of('Pollsters blame a pattern called "late deciding" for the miss.') == []
+
+
+def test_quote_only_paragraph_continues_the_last_speaker() -> None:
+    rows = quotes_of('Council member Ruth Abara said the vote was rushed.\n\n'
+                     '"Nobody had time to read the final draft of the bill."\n\n'
+                     'The council meets again on Friday.')
+    assert [r["text"] for r in rows][-1] == "Nobody had time to read the final draft of the bill."
+    assert rows[-1]["direct"] and rows[-1]["speaker_mention"] == "Council member Ruth Abara"
