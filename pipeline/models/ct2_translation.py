@@ -55,20 +55,9 @@ class Ct2Translator(Translator):
         inter_threads: int = 1,
         intra_threads: int = 0,
     ) -> None:
-        if batch_size < 1:
-            raise ConfigError(f"translate.batch_size must be at least 1, got {batch_size}")
-        if max_length < 2:
-            raise ConfigError(f"translate.max_length must be at least 2, got {max_length}")
-        if num_beams < 1:
-            raise ConfigError(f"translate.num_beams must be at least 1, got {num_beams}")
-        self.name = model
-        self.path = _local_folder(model)
-        self.src_lang = src_lang
-        self.tgt_lang = tgt_lang
-        self.batch_size = batch_size
-        self.max_length = max_length
-        self.num_beams = num_beams
-        self.device = device
+        # CTranslate2 decodes max_length - 1 (or - 2) tokens: at least one must remain.
+        self._set_options(model, _local_folder(model), src_lang, tgt_lang, batch_size,
+                          max_length, num_beams, device, min_max_length=2)
         self.compute_type = compute_type
         self.ct2_path = convert_model(model, self.path, compute_type, cache_dir)
         self.tokenizer = _load_tokenizer(model, self.path)

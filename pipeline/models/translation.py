@@ -94,20 +94,8 @@ class Translator:
         num_beams: int = 1,
         device: str = "cpu",
     ) -> None:
-        if batch_size < 1:
-            raise ConfigError(f"translate.batch_size must be at least 1, got {batch_size}")
-        if max_length < 1:
-            raise ConfigError(f"translate.max_length must be at least 1, got {max_length}")
-        if num_beams < 1:
-            raise ConfigError(f"translate.num_beams must be at least 1, got {num_beams}")
-        self.name = model
-        self.path = resolve_model(model)
-        self.src_lang = src_lang
-        self.tgt_lang = tgt_lang
-        self.batch_size = batch_size
-        self.max_length = max_length
-        self.num_beams = num_beams
-        self.device = device
+        self._set_options(model, resolve_model(model), src_lang, tgt_lang, batch_size,
+                          max_length, num_beams, device)
         self.tokenizer, self.model = _load(model, self.path, device)
         #: "nllb", "m2m" or None (Marian and other models with a fixed language pair).
         self.lang_scheme = _lang_scheme(self.tokenizer)
@@ -119,6 +107,26 @@ class Translator:
 
     def __repr__(self) -> str:
         return f"Translator({self.name!r}, device={self.device!r})"
+
+    def _set_options(self, model: str, path: str, src_lang: str | None, tgt_lang: str,
+                     batch_size: int, max_length: int, num_beams: int, device: str,
+                     min_max_length: int = 1) -> None:
+        """Validate and keep the settings every translation backend shares."""
+        if batch_size < 1:
+            raise ConfigError(f"translate.batch_size must be at least 1, got {batch_size}")
+        if max_length < min_max_length:
+            raise ConfigError(f"translate.max_length must be at least {min_max_length}, "
+                              f"got {max_length}")
+        if num_beams < 1:
+            raise ConfigError(f"translate.num_beams must be at least 1, got {num_beams}")
+        self.name = model
+        self.path = path
+        self.src_lang = src_lang
+        self.tgt_lang = tgt_lang
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.num_beams = num_beams
+        self.device = device
 
     def translate(
         self,
