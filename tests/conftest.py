@@ -57,6 +57,14 @@ def tiny_st_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_marian(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random MarianMT with a trained sentencepiece vocabulary, built once per session."""
+    from tests.tiny_models import build_tiny_marian
+
+    return build_tiny_marian(tmp_path_factory.mktemp("tiny-marian") / "model")
+
+
+@pytest.fixture(scope="session")
 def seeds_dir() -> Path:
     """The repository's seed corpus (five articles and metadata.csv)."""
     return SEEDS

@@ -40,6 +40,14 @@ TINY_SEQ2SEQ = {
     "d_model": 32, "encoder_layers": 1, "decoder_layers": 1, "encoder_attention_heads": 2,
     "decoder_attention_heads": 2, "encoder_ffn_dim": 64, "decoder_ffn_dim": 64, "init_std": 1.0,
 }
+#: Mixed vi/en inputs of different lengths for the translation tests.
+SAMPLE_TEXTS = [
+    "Chính phủ nói rằng hôm nay giá xăng dầu tăng mạnh ở Hà Nội.",
+    "Bộ trưởng khẳng định.",
+    "The minister said that the economy is growing.",
+    "Mưa bão ở miền Trung.",
+    "Ngân hàng",
+]
 _VI_WORDS = _VI_TEXT.split()
 _EN_WORDS = _EN_TEXT.split()
 

@@ -17,20 +17,9 @@ from pipeline.models import ct2_translation  # noqa: E402
 from pipeline.models.ct2_translation import Ct2Translator, load_ct2_translator  # noqa: E402
 from pipeline.models.translation import load_translator  # noqa: E402
 from pipeline.runner import run_job  # noqa: E402
-from tests.tiny_models import build_tiny_marian, generate_corpus  # noqa: E402
+from tests.tiny_models import SAMPLE_TEXTS, generate_corpus  # noqa: E402
 
-TEXTS = [
-    "Chính phủ nói rằng hôm nay giá xăng dầu tăng mạnh ở Hà Nội.",
-    "Bộ trưởng khẳng định.",
-    "The minister said that the economy is growing.",
-    "Mưa bão ở miền Trung.",
-    "Ngân hàng",
-]
-
-
-@pytest.fixture(scope="module")
-def tiny_marian(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_marian(tmp_path_factory.mktemp("tiny-marian") / "model")
+TEXTS = SAMPLE_TEXTS
 
 
 @pytest.fixture(scope="module")

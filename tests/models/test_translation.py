@@ -17,23 +17,13 @@ from pipeline.errors import ConfigError, ModelUnavailableError  # noqa: E402
 from pipeline.models.translation import Translator, load_translator  # noqa: E402
 from tests.tiny_models import (  # noqa: E402
     build_tiny_m2m,
+    SAMPLE_TEXTS,
     build_tiny_marian,
     build_tiny_nllb,
     build_tiny_sentence_transformer,
 )
 
-TEXTS = [
-    "Chính phủ nói rằng hôm nay giá xăng dầu tăng mạnh ở Hà Nội.",
-    "Bộ trưởng khẳng định.",
-    "The minister said that the economy is growing.",
-    "Mưa bão ở miền Trung.",
-    "Ngân hàng",
-]
-
-
-@pytest.fixture(scope="session")
-def tiny_marian(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_marian(tmp_path_factory.mktemp("tiny-marian"))
+TEXTS = SAMPLE_TEXTS
 
 
 @pytest.fixture(scope="session")

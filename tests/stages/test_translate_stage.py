@@ -3,35 +3,25 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-
-import pytest
 
 from pipeline.runner import run_job
 
 
-@pytest.fixture(scope="session")
-def tiny_marian_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.tiny_models import build_tiny_marian
-
-    return build_tiny_marian(tmp_path_factory.mktemp("tiny-marian") / "model")
-
-
-def test_vietnamese_sentences_are_translated_and_the_model_recorded(make_job, tiny_marian_dir):
-    job = make_job(translate={"enabled": True, "model": str(tiny_marian_dir), "max_length": 32})
+def test_vietnamese_sentences_are_translated_and_the_model_recorded(make_job, tiny_marian):
+    job = make_job(translate={"enabled": True, "model": str(tiny_marian), "max_length": 32})
     sentences = run_job(job).tables["sentences"]
     vietnamese = sentences[sentences["lang"] == "vi"]
     english = sentences[sentences["lang"] == "en"]
     assert len(vietnamese) == 14
     assert (vietnamese["text_en"].str.len() > 0).all()
     assert (vietnamese["text_en"] != vietnamese["text"]).all()
-    assert set(vietnamese["translation_model"]) == {str(tiny_marian_dir)}
+    assert set(vietnamese["translation_model"]) == {str(tiny_marian)}
     assert (english["text_en"] == english["text"]).all()
     assert set(english["translation_model"]) == {""}
 
 
-def test_translation_is_deterministic_and_cached(make_job, tiny_marian_dir, tmp_path):
-    config = {"enabled": True, "model": str(tiny_marian_dir), "max_length": 32}
+def test_translation_is_deterministic_and_cached(make_job, tiny_marian, tmp_path):
+    config = {"enabled": True, "model": str(tiny_marian), "max_length": 32}
     first = run_job(make_job(tmp_path / "a", translate=config))
     second = run_job(make_job(tmp_path / "b", translate=config))
     assert (tmp_path / "a" / "sentences.parquet").read_bytes() == (
