@@ -108,3 +108,26 @@ def make_job(tiny_st_dir: Path, tmp_path: Path) -> Callable[..., Any]:
         return parse_config(job_data(output or tmp_path / "out", tiny_st_dir, **sections))
 
     return make
+
+
+def run_on_texts(raw_texts: dict[str, str], stages: tuple[type, ...], **sections: Any
+                 ) -> tuple[dict[str, Any], Any]:
+    """Run the real ``stages`` in order on raw texts (doc id → text) without ingest or a model.
+
+    ``sections`` are job config sections, e.g. ``quotes={"indirect": False}``. Returns the
+    tables and the shared stage context (its ``stats``).
+    """
+    import pandas as pd
+
+    from pipeline.base import StageContext
+    from pipeline.config import parse_config
+
+    job = parse_config({"job": "t", "inputs": ["x"], **sections})
+    tables: dict[str, Any] = {"documents": pd.DataFrame({
+        "doc_id": list(raw_texts), "path": list(raw_texts), "raw_text": list(raw_texts.values()),
+        "date": [None] * len(raw_texts), "title": [None] * len(raw_texts),
+    })}
+    context = StageContext(job=job)
+    for stage in stages:
+        tables.update(stage(job).run({name: tables[name] for name in stage.reads}, context))
+    return tables, context

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pandas as pd
-
 from pipeline.base import StageContext
-from pipeline.config import AttributeConfig, parse_config
+from pipeline.config import AttributeConfig
 from pipeline.data import QUOTES
 from pipeline.speakers import DEFAULT_SPEAKER_LANGUAGES, merged_aliases, merged_languages
 from pipeline.stages.attribute import Attribute, SpeakerIndex, person_name
@@ -17,17 +15,13 @@ from pipeline.stages.detect import Detect
 from pipeline.stages.ingest import Ingest
 from pipeline.stages.quotes import Quotes
 from pipeline.stages.segment import Segment
+from tests.conftest import run_on_texts
 
 
 def attributed(text: str, **attribute: Any) -> list[tuple[str | None, str | None]]:
     """``(speaker_mention, speaker)`` of each quote of one document."""
-    job = parse_config({"job": "t", "inputs": ["x"], "attribute": attribute})
-    documents = pd.DataFrame({"doc_id": ["d"], "path": ["d"], "raw_text": [text],
-                              "date": [None], "title": [None]})
-    context = StageContext(job=job)
-    tables = {"documents": Clean(job).run({"documents": documents}, context)["documents"]}
-    for stage in (Segment, Quotes, Attribute):
-        tables.update(stage(job).run(tables, context))
+    tables, _ = run_on_texts({"d": text}, (Clean, Segment, Quotes, Attribute),
+                             attribute=attribute)
     quotes = tables["quotes"]
     assert list(quotes.columns) == QUOTES.names
     return list(zip(quotes["speaker_mention"], quotes["speaker"], strict=True))

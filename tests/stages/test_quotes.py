@@ -19,21 +19,13 @@ from pipeline.stages.ingest import Ingest
 from pipeline.stages.quotes import Quotes, extract_document, quote_spans
 from pipeline.stages.segment import Segment
 from pipeline.text import normalize_for_matching
-from tests.conftest import SEED_IDS
+from tests.conftest import SEED_IDS, run_on_texts
 
 
 def run_quotes(raw_texts: dict[str, str], **quotes: Any) -> tuple[pd.DataFrame, dict[str, str]]:
     """The quotes table of raw texts, through the real clean and segment stages."""
-    job = parse_config({"job": "t", "inputs": ["x"], "quotes": quotes})
-    documents = pd.DataFrame({
-        "doc_id": list(raw_texts), "path": list(raw_texts), "raw_text": list(raw_texts.values()),
-        "date": [None] * len(raw_texts), "title": [None] * len(raw_texts),
-    })
-    context = StageContext(job=job)
-    documents = Clean(job).run({"documents": documents}, context)["documents"]
-    sentences = Segment(job).run({"documents": documents}, context)["sentences"]
-    tables = {"documents": documents, "sentences": sentences}
-    return Quotes(job).run(tables, context)["quotes"], raw_texts
+    tables, _ = run_on_texts(raw_texts, (Clean, Segment, Quotes), quotes=quotes)
+    return tables["quotes"], raw_texts
 
 
 def quotes_of(text: str) -> list[dict[str, Any]]:

@@ -8,12 +8,11 @@ import blingfire
 import pandas as pd
 import pytest
 
-from pipeline.base import StageContext
-from pipeline.config import SegmentConfig, parse_config
+from pipeline.config import SegmentConfig
 from pipeline.stages.clean import Clean
 from pipeline.stages.segment import Segment, segment_text
 from pipeline.text import normalize_for_matching
-from tests.conftest import SEED_IDS
+from tests.conftest import SEED_IDS, run_on_texts
 from tests.stages.test_clean import KEY_SENTENCES
 
 SENTENCES = SegmentConfig()
@@ -26,17 +25,8 @@ def split(text: str, config: SegmentConfig = SENTENCES) -> list[str]:
 
 
 def run_stages(raw_texts: dict[str, str], **segment: object) -> tuple[pd.DataFrame, pd.DataFrame]:
-    job = parse_config({"job": "t", "inputs": ["x"], "segment": segment})
-    documents = pd.DataFrame({
-        "doc_id": list(raw_texts),
-        "path": list(raw_texts),
-        "raw_text": list(raw_texts.values()),
-        "date": [None] * len(raw_texts),
-        "title": [None] * len(raw_texts),
-    })
-    documents = Clean(job).run({"documents": documents}, StageContext(job=job))["documents"]
-    sentences = Segment(job).run({"documents": documents}, StageContext(job=job))["sentences"]
-    return documents, sentences
+    tables, _ = run_on_texts(raw_texts, (Clean, Segment), segment=segment)
+    return tables["documents"], tables["sentences"]
 
 
 @pytest.fixture(scope="module")
