@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigError, ModelUnavailableError
-from pipeline.models.paths import models_dir, resolve_model
+from pipeline.models.paths import folder_fingerprint, models_dir, resolve_model
 from pipeline.models.translation import Translator, _lang_scheme
 
 #: Files a conversion writes last; a cache folder without it is incomplete.
@@ -140,9 +140,7 @@ def cache_key(path: str | Path, compute_type: str) -> str:
     import ctranslate2
 
     root = Path(path)
-    digest = hashlib.sha256()
-    for file in sorted(p for p in root.rglob("*") if p.is_file()):
-        digest.update(f"{file.relative_to(root).as_posix()}\0{file.stat().st_size}\n".encode())
+    digest = hashlib.sha256(folder_fingerprint(root).encode())
     digest.update(f"compute_type={compute_type}\nct2={ctranslate2.__version__}".encode())
     return f"{root.name or 'model'}-{compute_type}-{digest.hexdigest()[:16]}"
 

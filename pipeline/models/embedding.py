@@ -8,7 +8,7 @@ import os
 from typing import TYPE_CHECKING
 
 from pipeline.errors import ModelUnavailableError
-from pipeline.models.paths import OFFLINE_BUILDS, models_dir, resolve_model
+from pipeline.models.paths import OFFLINE_BUILDS, folder_fingerprint, models_dir, resolve_model
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -45,9 +45,5 @@ def model_identity(name: str) -> str:
     path = resolve_model(name)
     if not os.path.isdir(path):
         return name
-    digest = hashlib.sha256(name.encode())
-    for root, _, files in sorted(os.walk(path)):
-        for file in sorted(files):
-            full = os.path.join(root, file)
-            digest.update(f"{os.path.relpath(full, path)}:{os.path.getsize(full)}".encode())
+    digest = hashlib.sha256(f"{name}\0{folder_fingerprint(path)}".encode())
     return f"{name}@{digest.hexdigest()[:12]}"

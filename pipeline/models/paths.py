@@ -7,6 +7,7 @@ exists, so the default job runs without any hub access.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -28,3 +29,13 @@ def resolve_model(name: str) -> str:
     if local_name and (models_dir() / local_name).exists():
         return str(models_dir() / local_name)
     return name
+
+
+def folder_fingerprint(path: str | Path) -> str:
+    """Hash of a model folder's file names and sizes: stable when the folder moves, changed by
+    a rebuild with other weights, and cheap (no file is read)."""
+    root = Path(path)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(f"{file.relative_to(root).as_posix()}\0{file.stat().st_size}\n".encode())
+    return digest.hexdigest()
