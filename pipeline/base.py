@@ -2,7 +2,9 @@
 
 Like datatrove's ``PipelineStep``, a stage declares its name and version as class attributes and
 implements one method, :meth:`Stage.run`. The runner owns caching, progress and timing; a stage
-never knows whether its result will be cached or which executor called it.
+never knows whether its result will be cached or which executor called it. A stage declares
+``per_document`` when it may run on shards of documents; the executors in
+:mod:`pipeline.executors` rely on that and on nothing else.
 """
 
 from __future__ import annotations
@@ -61,6 +63,12 @@ class Stage(ABC):
     version: ClassVar[int] = 1
     reads: ClassVar[tuple[str, ...]] = ()
     writes: ClassVar[tuple[str, ...]] = ()
+    #: True when a document's output rows depend only on that document's input rows, so the
+    #: executor may split the input tables into shards of whole documents (by ``doc_id``), run
+    #: the stage on each shard anywhere, and concatenate the results in shard order.
+    per_document: ClassVar[bool] = False
+    #: True for stages that load a model: executors keep one long-lived worker per model copy.
+    loads_model: ClassVar[bool] = False
 
     def __init__(self, job: JobConfig) -> None:
         self.job = job

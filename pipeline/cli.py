@@ -84,6 +84,12 @@ def run(
     settings: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a config value: --set align.min_margin=1.05 (repeatable).")
     ] = None,
+    executor: Annotated[str | None, typer.Option(
+        "--executor", help="Where stages run: local (default) or ray; same outputs either way."
+    )] = None,
+    ray_address: Annotated[str | None, typer.Option(
+        "--ray-address", help="Ray cluster to use with --executor ray ('auto', "
+        "'ray://head:10001'); default: start a local Ray instance.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run a configured job and write its tables to the output folder."""
@@ -91,10 +97,12 @@ def run(
     from pipeline.runner import run_job
 
     _setup_logging(verbose)
+    executor_settings = ([f"executor.name={executor}"] if executor else []) + (
+        [f"executor.ray_address={ray_address}"] if ray_address else [])
     try:
         job = load_config(config, {"output": str(output) if output else None,
                                    "inputs": list(input) if input else None},
-                          settings=list(settings or []))
+                          settings=executor_settings + list(settings or []))
         result = run_job(job, from_stage=from_stage, force=force,
                          progress_factory=rich_progress_factory())
     except QuotetraceError as error:
@@ -107,7 +115,8 @@ def run(
     table.add_column("notes")
     for report in result.reports:
         notes = ", ".join(f"{k}={v}" for k, v in report.stats.items()
-                          if k not in {"cached", "translation_error"})
+                          if k not in {"cached", "translation_error", "executor"}
+                          and not (k in {"shards", "shards_resumed"} and v in {0, 1}))
         table.add_row(report.name, f"{report.seconds:.2f}",
                       ("cached " if report.cached else "") + notes)
     console.print(table)

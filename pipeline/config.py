@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.errors import ConfigError
 
@@ -164,6 +164,34 @@ class TraceConfig(Section):
         "(align stage); guards against aligned sentences that hold different quotes.")
 
 
+class ExecutorConfig(Section):
+    """Where the stages run; never part of a stage's cache key, since results do not depend on it.
+
+    ``executor: ray`` is short for ``executor: {name: ray}``.
+    """
+
+    name: Literal["local", "ray"] = Field(
+        "local", description="local: this machine (a process pool for stateless stages when "
+        "there are several shards); ray: Ray Data on a local or remote Ray cluster.")
+    shard_documents: int = Field(
+        1000, gt=0, description="Documents per shard for per-document stages; a shard is also "
+        "the unit of resume (finished shards are kept under <output>/.cache/shards/).")
+    concurrency: int | None = Field(
+        None, gt=0, description="Parallel workers for stateless per-document stages "
+        "(null: every CPU of this machine, or of the Ray cluster).")
+    model_concurrency: int = Field(
+        1, gt=0, description="Ray: actors per model stage (translate, embed), each loading the "
+        "model once. The local executor runs model stages in its own process.")
+    ray_address: str | None = Field(
+        None, description="Ray: address of a running cluster ('auto', 'ray://host:10001'); "
+        "null starts a local Ray instance.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_alone(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
 class JobConfig(Section):
     job: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$")
     inputs: list[str] = Field(..., min_length=1)
@@ -178,6 +206,7 @@ class JobConfig(Section):
     quotes: QuotesConfig = QuotesConfig()
     attribute: AttributeConfig = AttributeConfig()
     trace: TraceConfig = TraceConfig()
+    executor: ExecutorConfig = ExecutorConfig()
 
     @property
     def output_dir(self) -> Path:
@@ -261,6 +290,8 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None,
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
     if isinstance(data, dict) and overrides:
         data = {**data, **{k: v for k, v in overrides.items() if v is not None}}
+    if isinstance(data, dict) and isinstance(data.get("executor"), str):
+        data["executor"] = {"name": data["executor"]}  # so --set executor.x=... can extend it
     if isinstance(data, dict) and settings:
         data = apply_settings(data, settings)
     return parse_config(data, str(path))

@@ -5,6 +5,10 @@ the stage's name, version and config section with the fingerprints of its input 
 changed config or input invalidates exactly the stages downstream of it). A stage whose key has a
 completed cache entry is skipped, which is also how a killed job resumes. The final tables are
 written atomically once every stage has finished, then ``manifest.json``.
+
+Stages that declare ``per_document`` run through the job's executor (:mod:`pipeline.executors`)
+on shards of documents, which are kept as they finish so that a killed job resumes mid-stage;
+the other stages see the whole corpus and run here.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import hashlib
 import json
 import logging
 import platform
+import resource
 import shutil
 import sys
 import time
@@ -28,6 +33,14 @@ from pipeline.base import Progress, Stage, StageContext, Tables
 from pipeline.config import JobConfig
 from pipeline.data import OUTPUT_TABLES
 from pipeline.errors import QuotetraceError
+from pipeline.executors import Executor, make_executor
+from pipeline.executors.shards import (
+    ShardResult,
+    ShardStore,
+    merge_outputs,
+    merge_stats,
+    plan_shards,
+)
 from pipeline.io import read_parquet, write_json_atomic, write_parquet_atomic
 from pipeline.models.embedding import model_identity
 from pipeline.stages.align import Align
@@ -58,6 +71,7 @@ class StageReport:
     cached: bool
     key: str
     stats: dict[str, Any] = field(default_factory=dict)
+    peak_rss_mb: float = 0.0
 
 
 @dataclass
@@ -92,6 +106,29 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory so far of this process and of its finished child processes."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own, children) / 1024, 1)  # Linux reports KiB
+
+
+class AccumulatingProgress(Progress):
+    """Forwards to ``inner`` with totals added up, for a stage that runs once per shard."""
+
+    def __init__(self, inner: Progress) -> None:
+        super().__init__()
+        self.inner = inner
+        self.sum = 0
+
+    def total(self, n: int) -> None:
+        self.sum += n
+        self.inner.total(self.sum)
+
+    def advance(self, n: int = 1) -> None:
+        self.inner.advance(n)
 
 
 def file_sha256(path: Path) -> str:
@@ -150,7 +187,16 @@ class Runner:
             STAGE_NAMES.index(from_stage) if from_stage else len(STAGES))
         self.output_dir = job.output_dir
         self.cache = StageCache(self.output_dir / ".cache" / "stages")
+        self.shard_root = self.output_dir / ".cache" / "shards"
         self.progress_factory = progress_factory
+        self._executor: Executor | None = None
+
+    @property
+    def executor(self) -> Executor:
+        """Started on first use, so a fully cached job never starts Ray."""
+        if self._executor is None:
+            self._executor = make_executor(self.job)
+        return self._executor
 
     def run(self) -> JobResult:
         created = not self.output_dir.exists()
@@ -175,6 +221,9 @@ class Runner:
                 shutil.rmtree(self.output_dir, ignore_errors=True)
             raise
         finally:
+            if self._executor is not None:
+                self._executor.close()
+                self._executor = None
             logger.removeHandler(handler)
             handler.close()
 
@@ -197,7 +246,8 @@ class Runner:
             tables.update(outputs)
             fingerprints.update({name: key for name in stage.writes})
             seconds = time.perf_counter() - started
-            reports.append(StageReport(stage.name, seconds, cached, key, context.stats))
+            reports.append(StageReport(stage.name, seconds, cached, key, context.stats,
+                                       peak_rss_mb()))
             logger.info("stage %s: %.2fs%s %s", stage.name, seconds, " (cached)" if cached else "",
                         json.dumps(context.stats, default=str))
         return JobResult(self.output_dir, reports, tables)
@@ -209,9 +259,13 @@ class Runner:
             if cached is not None:
                 context.stats["cached"] = True
                 return cached, key, True
+        inputs = {name: tables[name] for name in stage.reads}
         with self._progress(stage.name) as progress:
             context.progress = progress
-            outputs = stage.run({name: tables[name] for name in stage.reads}, context)
+            if stage.per_document and key is not None:
+                outputs = self._run_sharded(stage, inputs, context, key)
+            else:
+                outputs = stage.run(inputs, context)
         if key is None:
             return outputs, stage.cache_key({}), False
         if not context.cacheable:
@@ -219,7 +273,38 @@ class Runner:
             # Not saved; downstream keys follow the content so they recompute when it changes.
             return outputs, content_fingerprint(key, outputs), False
         self.cache.save(stage, key, outputs)
+        for folder in self.shard_root.glob(f"{stage.name}-*"):
+            shutil.rmtree(folder, ignore_errors=True)
         return outputs, key, False
+
+    def _run_sharded(self, stage: Stage, inputs: Tables, context: StageContext,
+                     key: str) -> Tables:
+        """Run a per-document stage shard by shard through the executor, resuming finished
+        shards; the merged result does not depend on the executor."""
+        size = self.job.executor.shard_documents
+        shards = plan_shards(inputs, stage.reads, size)
+        store = ShardStore(self.shard_root / f"{stage.name}-{key}-{size}", stage.writes)
+        results: dict[int, ShardResult] = {
+            index: store.load(index) for index in store.finished() if index < len(shards)}
+        if results:
+            logger.info("stage %s: %d of %d shards already done", stage.name, len(results),
+                        len(shards))
+        todo = [(index, shard) for index, shard in enumerate(shards) if index not in results]
+        progress = AccumulatingProgress(context.progress)
+
+        def on_done(result: ShardResult) -> None:
+            if result.cacheable:
+                store.save(result)
+            results[result.index] = result
+
+        if todo:
+            self.executor.map_shards(stage, todo, on_done, progress)
+        merged = list(results.values())
+        context.stats.update(merge_stats(merged))
+        context.stats.update(shards=len(shards), shards_resumed=len(shards) - len(todo),
+                             executor=self.executor.name if todo else None)
+        context.cacheable = all(result.cacheable for result in merged)
+        return merge_outputs(merged, stage.writes)
 
     def _progress(self, name: str):
         if self.progress_factory is None:
@@ -254,7 +339,7 @@ class Runner:
             },
             "stages": [
                 {"name": r.name, "seconds": round(r.seconds, 3), "cached": r.cached,
-                 "cache_key": r.key, "stats": r.stats}
+                 "cache_key": r.key, "stats": r.stats, "peak_rss_mb": r.peak_rss_mb}
                 for r in result.reports
             ],
             "summary": result.summary(),

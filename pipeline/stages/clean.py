@@ -195,6 +195,7 @@ class Clean(Stage):
     name: ClassVar[str] = "clean"
     reads = ("documents",)
     writes = ("documents",)
+    per_document = True
 
     def run(self, tables: Tables, context: StageContext) -> Tables:
         cleaner = Cleaner(self.job.clean)

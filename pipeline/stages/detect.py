@@ -80,6 +80,7 @@ class Detect(Stage):
     name: ClassVar[str] = "detect"
     reads = ("documents", "sentences")
     writes = ("documents", "sentences")
+    per_document = True
 
     def run(self, tables: Tables, context: StageContext) -> Tables:
         config = self.job.detect

@@ -142,6 +142,8 @@ class Embed(Stage):
     name: ClassVar[str] = "embed"
     reads = ("sentences",)
     writes = ("embeddings",)
+    per_document = True
+    loads_model = True
 
     def key_parts(self) -> dict[str, Any]:
         return {"model": model_identity(self.job.embed.model)}

@@ -826,6 +826,7 @@ class Quotes(Stage):
     name: ClassVar[str] = "quotes"
     reads = ("documents", "sentences")
     writes = ("quotes",)
+    per_document = True
 
     def run(self, tables: Tables, context: StageContext) -> Tables:
         config: QuotesConfig = self.job.quotes

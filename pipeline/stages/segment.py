@@ -89,6 +89,7 @@ class Segment(Stage):
     name: ClassVar[str] = "segment"
     reads = ("documents",)
     writes = ("sentences",)
+    per_document = True
 
     def run(self, tables: Tables, context: StageContext) -> Tables:
         documents = tables["documents"]

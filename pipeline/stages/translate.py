@@ -21,6 +21,8 @@ class Translate(Stage):
     name: ClassVar[str] = "translate"
     reads = ("sentences",)
     writes = ("sentences",)
+    per_document = True
+    loads_model = True
 
     def key_parts(self) -> dict[str, Any]:
         # A model that becomes available (or changes on disk) must invalidate the cache.
