@@ -13,6 +13,7 @@ the other stages see the whole corpus and run here.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -108,11 +109,22 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def reset_peak_rss() -> None:
+    """Start a new peak-memory window for this process (Linux: VmHWM; elsewhere a no-op)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
 def peak_rss_mb() -> float:
-    """Peak resident memory so far of this process and of its finished child processes."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return round(max(own, children) / 1024, 1)  # Linux reports KiB
+    """Peak resident memory of this process since :func:`reset_peak_rss` (Linux), or since it
+    started (elsewhere). Workers of a process pool or of Ray are not included."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        kib = next(int(line.split()[1]) for line in status.splitlines()
+                   if line.startswith("VmHWM:"))
+    except (OSError, StopIteration, ValueError):
+        kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return round(kib / 1024, 1)
 
 
 class AccumulatingProgress(Progress):
@@ -232,6 +244,7 @@ class Runner:
         fingerprints: dict[str, str] = {}
         reports: list[StageReport] = []
         for position, stage in enumerate(self.stages):
+            reset_peak_rss()
             started = time.perf_counter()
             context = StageContext(job=self.job, logger=logger)
             if stage.name == "ingest":
