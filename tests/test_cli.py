@@ -140,3 +140,13 @@ def test_inspect_export_report_and_trace_commands(runner: CliRunner, tmp_path: P
     assert traced.exit_code == 0 and '"matches"' in traced.output
     missing = runner.invoke(app, ["trace", str(tmp_path / "nowhere"), "x"])
     assert missing.exit_code == 3
+
+
+def test_unknown_executor_exits_2_listing_the_executors(runner: CliRunner,
+                                                         tmp_path: Path) -> None:
+    config = tmp_path / "job.yaml"
+    config.write_text(f"job: j\ninputs: ['{SEEDS}/*.txt']\n")
+    result = runner.invoke(app, ["run", str(config), "--executor", "dask"])
+    assert result.exit_code == 2
+    assert "executor.name" in result.output and "'local' or 'ray'" in result.output
+    assert not (tmp_path / "outputs").exists()
