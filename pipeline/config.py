@@ -94,7 +94,10 @@ class EmbedConfig(Section):
     )
     batch_size: int = Field(32, gt=0)
     embed_translation: bool = False
-    cache_dir: str | None = Field(None, description="Embedding cache; default <output>/.cache.")
+    cache_dir: str | None = Field(
+        None, description="Embedding cache folder; null: the per-user cache shared by every job "
+        "($QUOTETRACE_CACHE_DIR/embeddings, else $XDG_CACHE_HOME/quotetrace/embeddings or "
+        "~/.cache/quotetrace/embeddings).")
     backend: Literal["torch", "onnx-int8", "hashing"] = Field(
         "torch", description="torch: sentence-transformers; onnx-int8: ONNX Runtime with dynamic "
         "int8 weights (local folders only; exported once into the embedding cache); hashing: "
@@ -131,6 +134,10 @@ class AlignConfig(Section):
         None, ge=0, description="With story_neighbours: skip pairs whose dates differ by more.")
     exact_search_max: int = Field(
         50_000, gt=0, description="Above this many documents, story search is approximate (HNSW).")
+    exact_pair_max: int = Field(
+        8192, gt=0, description="Within a document pair: up to this many sentences on the larger "
+        "side, every similarity is computed; above it, candidates come from FAISS (HNSW) dense "
+        "neighbours in both directions.")
     merge_gain: float = Field(
         0.0, description="Similarity gain a 1-2 / 2-1 merge must add when the neighbour's own "
         "best match is the same sentence.")

@@ -25,13 +25,28 @@ SEED_FILES = sorted(SEEDS.glob("*.txt"))
 SEED_IDS = [path.stem for path in SEED_FILES]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The per-user quotetrace cache (embeddings, ONNX graphs) of this test session.
+
+    Session-scoped and autouse, so it is set before any module-scoped fixture runs a job: no
+    test writes to ~/.cache."""
+    folder = tmp_path_factory.mktemp("quotetrace-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("QUOTETRACE_CACHE_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture(autouse=True)
-def offline_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """No hub, no dataset downloads, and a private (empty) models folder for every test."""
+def offline_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory,
+                session_cache_dir: Path) -> Path:
+    """No hub, no dataset downloads, a private (empty) models folder for every test, and a
+    per-session user cache, so no test writes to ~/.cache."""
     models = tmp_path_factory.mktemp("quotetrace-models")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("QUOTETRACE_MODELS", str(models))
+    monkeypatch.setenv("QUOTETRACE_CACHE_DIR", str(session_cache_dir))
     return models
 
 

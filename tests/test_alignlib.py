@@ -230,3 +230,150 @@ def test_opposite_sentences_are_not_aligned() -> None:
     b = np.array([[-0.8, 0.6, 0], [-0.6, -0.8, 0]], dtype=np.float32)
     assert (a @ b.T).max() < 0.01  # nothing alike
     assert align_pair(side(a), side(b), AlignParams(lexical_weight=0.0, k=2)) == []
+
+
+# --- approximate candidates (FAISS) above align.exact_pair_max ---------------------------------
+
+
+def planted_with_words(n: int, seed: int, n_b: int | None = None):
+    """Planted pairs (b[j] restates a[order[j]]) plus unrelated b sentences, with TF-IDF-like
+    rows: a pair shares some words, everything else shares words at random."""
+    a, b_pairs, order = planted(n=n, noise=0.3, seed=seed)
+    rng = np.random.default_rng(seed + 1000)  # not planted()'s generator: no copies of a
+    extra = (n_b or n) - n
+    b = np.concatenate([b_pairs, unit(rng.normal(size=(extra, DIM)))]) if extra else b_pairs
+    words = sparse.random(n + len(b), 300, density=0.02, random_state=seed, dtype=np.float32)
+    words = sparse.csr_matrix(words)
+    words = sparse.csr_matrix(words.multiply(1 / np.maximum(
+        sparse.linalg.norm(words, axis=1), 1e-9)[:, None]))
+    return side(a, words[:n]), side(b, words[n:]), order
+
+
+def test_approximate_candidates_find_the_exact_links() -> None:
+    a, b, order = planted_with_words(1000, seed=21, n_b=1200)
+    exact = AlignParams(lexical_weight=0.15, min_margin=1.06, exact_pair_max=10_000)
+    approximate = AlignParams(**{**exact.__dict__, "exact_pair_max": 200})
+    want = align_pair(a, b, exact)
+    got = align_pair(a, b, approximate)
+    assert pairs(got) == pairs(want)
+    planted_pairs = {((int(i),), (j,)) for j, i in enumerate(order)}
+    assert len(planted_pairs & pairs(got)) >= 970
+    for g, w in zip(got, want, strict=True):
+        assert g.score == pytest.approx(w.score, abs=1e-5)
+        # The margin's kNN means see dense candidates only: a pair that words alone lift into
+        # a sentence's exact top candidates is missing, so margins differ slightly.
+        assert g.margin == pytest.approx(w.margin, rel=0.05)
+    assert align_pair(a, b, approximate) == got  # deterministic
+    mirrored = align_pair(b, a, approximate)
+    assert pairs(mirrored) == {(y, x) for x, y in pairs(got)}
+
+
+def test_approximate_path_never_builds_the_pair_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tracemalloc
+
+    import faiss  # noqa: F401 — imported before measuring: its import allocates too
+
+    a, b, order = planted_with_words(2500, seed=22, n_b=3000)
+    params = AlignParams(lexical_weight=0.15, min_margin=1.06, exact_pair_max=256, candidates=8)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the exact path ran")
+
+    search_peak = []
+    candidates = alignlib.candidate_nearest
+
+    def measured(*args):
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        try:
+            return candidates(*args)
+        finally:
+            search_peak.append(tracemalloc.get_traced_memory()[1] - before)
+
+    monkeypatch.setattr(alignlib, "similarity", refuse)
+    monkeypatch.setattr(alignlib, "nearest", refuse)
+    monkeypatch.setattr(alignlib, "candidate_nearest", measured)
+    monkeypatch.setattr(alignlib, "PAIR_BLOCK", 1024)  # blocks of pairs: a constant
+    tracemalloc.start()
+    try:
+        links = align_pair(a, b, params)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    full_matrix = len(a) * len(b) * 4  # one float32 matrix: 30 MB
+    # The candidate search holds (len(a) + len(b)) · candidates pairs, a few arrays of them ...
+    assert search_peak[0] < full_matrix / 6
+    # ... and the whole alignment adds per-candidate Python objects (score lookups), still linear.
+    assert peak < full_matrix / 2
+    assert len({((int(i),), (j,)) for j, i in enumerate(order)} & pairs(links)) >= 2400
+
+
+def test_exact_pair_max_is_the_largest_side_computed_exactly(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b, _ = planted(n=40, seed=23)
+    calls = []
+    real = alignlib.candidate_nearest
+    monkeypatch.setattr(alignlib, "candidate_nearest",
+                        lambda *args: calls.append(1) or real(*args))
+    align_pair(side(a), side(b[:30]), AlignParams(exact_pair_max=40))
+    assert calls == []
+    align_pair(side(a), side(b[:30]), AlignParams(exact_pair_max=39))
+    assert calls == [1]
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_candidates_from_exact_indexes_equal_the_blockwise_search(ties: bool) -> None:
+    """With flat (exact) indexes and no lexical term, the candidate path is the exact path."""
+    a, b = random_sides(1, 60, 45, ties)
+    params = AlignParams(candidates=7, lexical_weight=0.0, exact_pair_max=10_000)
+    for got, want in zip(alignlib.candidate_nearest(a, b, params), nearest(a, b, params),
+                         strict=True):
+        assert got.shape == want.shape
+        if ties:  # equal vectors tie: either index is right, the values must match
+            continue
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+    got_val = alignlib.candidate_nearest(a, b, params)[1]
+    np.testing.assert_allclose(got_val, nearest(a, b, params)[1], rtol=0, atol=1e-6)
+
+
+def test_a_tiny_side_against_a_large_one() -> None:
+    a, b, _ = planted(n=600, seed=24)
+    params = AlignParams(lexical_weight=0.0, min_margin=1.0)
+    links = align_pair(side(a[:3]), side(b), AlignParams(**{**params.__dict__,
+                                                            "exact_pair_max": 50}))
+    want = align_pair(side(a[:3]), side(b), params)
+    assert pairs(links) == pairs(want) and len(links) == 3
+    for got, expected in zip(links, want, strict=True):
+        assert got.score == pytest.approx(expected.score, abs=1e-6)
+        assert got.margin == pytest.approx(expected.margin, abs=1e-5)
+
+
+def test_align_params_mirror_the_align_config() -> None:
+    """The align stage builds AlignParams from AlignConfig fields of the same names."""
+    from pipeline.config import AlignConfig
+
+    config = AlignConfig()
+    for name, field in AlignParams.__dataclass_fields__.items():
+        assert name in AlignConfig.model_fields, name
+        assert getattr(config, name) == field.default, name
+    params = AlignParams(**AlignConfig(exact_pair_max=7).model_dump(
+        include=set(AlignParams.__dataclass_fields__)))
+    assert params.exact_pair_max == 7
+
+
+def test_the_align_stage_passes_exact_pair_max(make_job, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.runner import run_job
+
+    exact = run_job(make_job()).tables["alignments"]
+    calls = []
+    real = alignlib.candidate_nearest
+    monkeypatch.setattr(alignlib, "candidate_nearest",
+                        lambda *args: calls.append(1) or real(*args))
+    approximate = run_job(make_job(align={"exact_pair_max": 4}), force=True).tables["alignments"]
+    assert calls  # the seeds' documents have 14–27 sentences: every pair went approximate
+
+    def links(table) -> set[tuple[tuple[str, ...], tuple[str, ...]]]:
+        return set(zip(table["sent_ids_a"].map(tuple), table["sent_ids_b"].map(tuple),
+                       strict=True))
+
+    assert len(links(exact) & links(approximate)) >= 0.8 * len(exact)

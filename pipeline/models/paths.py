@@ -20,6 +20,25 @@ def models_dir() -> Path:
     return Path(os.environ.get("QUOTETRACE_MODELS", "models")).expanduser()
 
 
+def cache_home() -> Path:
+    """The per-user quotetrace cache, shared by every job of this user.
+
+    ``$QUOTETRACE_CACHE_DIR`` when set, else ``$XDG_CACHE_HOME/quotetrace``, else
+    ``~/.cache/quotetrace``.
+    """
+    if os.environ.get("QUOTETRACE_CACHE_DIR"):
+        return Path(os.environ["QUOTETRACE_CACHE_DIR"]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "quotetrace"
+
+
+def embedding_cache_root(cache_dir: str | Path | None = None) -> Path:
+    """Where embedding vectors (and exported ONNX graphs) are cached: ``embed.cache_dir`` when
+    set, else ``<cache_home()>/embeddings``. Every stage and command that embeds resolves its
+    cache through this function, so they all share one cache."""
+    return Path(cache_dir).expanduser() if cache_dir else cache_home() / "embeddings"
+
+
 def resolve_model(name: str) -> str:
     """Return a local folder for ``name`` when one exists, else ``name`` unchanged (a hub id)."""
     as_path = Path(name).expanduser()
