@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install models run test bench eval lint clean
+.PHONY: install models run test bench bench-scale eval lint clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ bench: models
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/onnx_embed.py
 	$(PY) benchmarks/ct2_translate.py
+
+bench-scale: models
+	$(PY) benchmarks/scale.py
 
 eval: run
 	$(PY) eval/evaluate_seeds.py outputs/seeds

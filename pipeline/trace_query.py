@@ -27,6 +27,7 @@ import pandas as pd
 from pipeline.config import EmbedConfig, TraceConfig
 from pipeline.errors import InputError
 from pipeline.io import read_parquet
+from pipeline.models.paths import embedding_cache_root
 from pipeline.stages.trace import english_forms, word_diff
 
 REQUIRED = ("quotes.parquet", "clusters.parquet", "documents.parquet", "sentences.parquet")
@@ -76,10 +77,8 @@ def trace(output_dir: Path, text: str, top_k: int = 3, model: str | None = None)
     if quotes.empty or clusters.empty:
         result["message"] = "nothing in the corpus quotes this text (the job found no quotes)"
         return result
-    cache_root = Path(embed["cache_dir"]) if embed.get("cache_dir") else \
-        output_dir / ".cache" / "vectors"
     embed_config = EmbedConfig(**{**embed, **({"model": model} if model else {})})
-    embedder = Embedder.from_config(embed_config, cache_root)
+    embedder = Embedder.from_config(embed_config, embedding_cache_root(embed_config.cache_dir))
     vectors = embedder.embed([query, *quotes["text"].tolist()])
     similarity = vectors[1:] @ vectors[0]
     row_of = {quote_id: i for i, quote_id in enumerate(quotes["quote_id"])}

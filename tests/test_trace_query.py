@@ -7,6 +7,7 @@ hand-made seed quotes and its clusters come from the trace stage over hand-made 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,8 @@ def test_unquoted_text_gets_no_match(job_dir: Path) -> None:
     assert result["matches"] == []
     assert "nothing in the corpus quotes this text" in result["message"]
     assert "nothing in the corpus quotes this text" in format_trace(result)
-    assert (job_dir / ".cache" / "vectors").is_dir()  # the query went through the job's cache
+    cached = Path(os.environ["QUOTETRACE_CACHE_DIR"]) / "embeddings"
+    assert any(cached.rglob("part-*.parquet"))  # the query went through the shared cache
 
 
 def test_missing_outputs_are_a_clear_error(tmp_path: Path) -> None:
