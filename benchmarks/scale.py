@@ -10,8 +10,11 @@ one JSON line per stage (``scale_stage``, from the job's manifest.json), one per
 (``scale_job``: wall seconds of the subprocess, import time included, and the peak resident
 memory of its whole process tree, sampled from /proc) and one ``scale_growth`` per executor
 with at least two sizes: the least-squares slope of log(seconds) against log(documents)
-(1 = linear). A run that fails or times out prints a ``scale_job`` line with ``error``. Every
-line also goes to ``outputs/bench-scale.jsonl``. Progress goes to stderr. See benchmarks/README.md.
+(1 = linear). It ends with one line per fast backend (``embed_onnx_int8``,
+``translate_ct2_int8``) whose ``ratio`` is measured against the plain baseline in the same run
+(``--no-backends`` skips them). A run that fails or times out prints a ``scale_job`` line
+with ``error``. Every line also goes to ``outputs/bench-scale.jsonl``. Progress goes to
+stderr. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -272,6 +275,30 @@ def corpus_for(documents: int, args: argparse.Namespace) -> tuple[Path, Record]:
                     "seconds": round(time.perf_counter() - started, 3), "cached": cached}
 
 
+BACKEND_BENCHMARKS = ["onnx_embed.py", "ct2_translate.py"]
+
+
+def backend_lines(timeout: float) -> list[Record]:
+    """Each fast backend against its plain baseline, both timed in the same run (the
+    benchmarks beside this script); their last JSON line carries the ``ratio``."""
+    lines: list[Record] = []
+    for script in BACKEND_BENCHMARKS:
+        log(f"backend benchmark {script}")
+        try:
+            done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script)],
+                                  capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            lines.append({"name": "scale_backend", "script": script, "error": "timed out"})
+            continue
+        records = [json.loads(row) for row in done.stdout.splitlines() if row.startswith("{")]
+        if done.returncode != 0 or not records:
+            lines.append({"name": "scale_backend", "script": script,
+                          "error": f"exit code {done.returncode}: {done.stderr[-2000:]}"})
+            continue
+        lines.append({**records[-1], "benchmark": script})
+    return lines
+
+
 def _int_list(value: str) -> list[int]:
     return [int(part) for part in value.split(",") if part.strip()]
 
@@ -291,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="build the corpora from the seed articles only")
     parser.add_argument("--timeout", type=float, default=2700, metavar="SECONDS",
                         help="give up on one run after this long (default 2700)")
+    parser.add_argument("--no-backends", dest="backends", action="store_false",
+                        help="skip the fast-backend ratios (ONNX embed, CTranslate2 translate)")
     parser.add_argument("--results", type=Path, default=RESULTS,
                         help="also write the JSON lines here (default outputs/bench-scale.jsonl)")
     args = parser.parse_args(argv)
@@ -328,6 +357,9 @@ def main(argv: list[str] | None = None) -> int:
                         jobs.append(line)
         for line in growth_lines(jobs):
             emit(line)
+        if args.backends:
+            for line in backend_lines(args.timeout):
+                emit(line)
     partial.replace(args.results)
     log(f"done in {time.perf_counter() - started:.1f}s; lines in {args.results}")
     return 0
