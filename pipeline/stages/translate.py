@@ -10,11 +10,45 @@ works cross-lingually on the multilingual embeddings alone.
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any, ClassVar
 
 from pipeline.base import Stage, StageContext, Tables
+from pipeline.config import TranslateConfig
 from pipeline.errors import ModelUnavailableError
-from pipeline.models.paths import resolve_model
+from pipeline.models.paths import folder_fingerprint, resolve_model
+
+#: Translators (or the error of a model that cannot load) by settings, kept for the life of the
+#: process: an executor runs this stage once per shard, and a Ray actor runs many shards.
+_LOADED: dict[str, Any] = {}
+
+
+def load_once(config: TranslateConfig, options: dict[str, Any]) -> Any:
+    """The translator for ``config``, loaded at most once per process (failures included)."""
+    path = resolve_model(config.model)
+    on_disk = folder_fingerprint(path) if os.path.isdir(path) else None  # rebuilt or new folder
+    key = json.dumps([config.backend, path, on_disk, config.compute_type, options],
+                     sort_keys=True)
+    if key not in _LOADED:
+        try:
+            if config.backend == "ctranslate2":
+                from pipeline.models.ct2_translation import load_ct2_translator
+
+                _LOADED[key] = load_ct2_translator(
+                    path, compute_type=config.compute_type, **options)
+            else:
+                from pipeline.models.translation import load_translator
+
+                _LOADED[key] = load_translator(path, **options)
+        except ModelUnavailableError as error:
+            _LOADED[key] = error
+        while len(_LOADED) > 2:
+            _LOADED.pop(next(iter(_LOADED)))
+    loaded = _LOADED[key]
+    if isinstance(loaded, ModelUnavailableError):
+        raise loaded
+    return loaded
 
 
 class Translate(Stage):
@@ -51,15 +85,7 @@ class Translate(Stage):
             "num_beams": config.num_beams,
         }
         try:
-            if config.backend == "ctranslate2":
-                from pipeline.models.ct2_translation import load_ct2_translator
-
-                translator = load_ct2_translator(
-                    resolve_model(config.model), compute_type=config.compute_type, **options)
-            else:
-                from pipeline.models.translation import load_translator
-
-                translator = load_translator(resolve_model(config.model), **options)
+            translator = load_once(config, options)
         except ModelUnavailableError as error:
             context.logger.warning(
                 "translate: %s — %d sentences left untranslated; alignment continues "

@@ -41,3 +41,24 @@ def test_missing_model_warns_and_the_job_still_aligns(make_job, caplog):
     assert (sentences.loc[sentences["lang"] == "vi", "text_en"] == "").all()
     assert result.summary()["translated"] == 0
     assert (job.output_dir / "alignments.parquet").exists()
+
+
+def test_model_loads_once_for_all_shards(make_job, tiny_marian, monkeypatch):
+    import pipeline.models.translation as translation
+    from pipeline.stages import translate
+
+    loads: list[str] = []
+    real_load = translation.load_translator
+
+    def counting_load(path, **options):
+        loads.append(path)
+        return real_load(path, **options)
+
+    monkeypatch.setattr(translation, "load_translator", counting_load)
+    monkeypatch.setattr(translate, "_LOADED", {})
+    job = make_job(translate={"enabled": True, "model": str(tiny_marian), "max_length": 32},
+                   executor={"shard_documents": 1})
+    result = run_job(job)
+    stats = next(r.stats for r in result.reports if r.name == "translate")
+    assert stats["shards"] == 5 and stats["translated"] == 14
+    assert loads == [str(tiny_marian)]
