@@ -27,9 +27,17 @@ def _fold_char(char: str) -> str:
     return base if base.isascii() else char
 
 
+_FOLDED: dict[int, str] = {}  # every non-ASCII character seen so far → its _fold_char
+
+
 def fold_diacritics(text: str) -> str:
     """Replace each accented letter by its base letter, keeping the length (offsets stay valid)."""
-    return "".join(char if char.isascii() else _fold_char(char) for char in text)
+    if text.isascii():
+        return text
+    for char in set(text).difference(map(chr, _FOLDED)):
+        if not char.isascii():
+            _FOLDED[ord(char)] = _fold_char(char)
+    return text.translate(_FOLDED)
 
 
 def word_tokens(text: str) -> list[str]:

@@ -56,16 +56,22 @@ def story_candidates(doc_ids: list[str], vectors: np.ndarray, dates: dict[str, A
     count = min(len(doc_ids), config.story_neighbours + 1)
     similarities, neighbours = index.search(vectors, count)
     window = config.date_window_days
+    parsed: dict[str, pd.Timestamp] = {}
+
+    def when(doc: str) -> pd.Timestamp:
+        if doc not in parsed:
+            parsed[doc] = pd.Timestamp(dates[doc])
+        return parsed[doc]
+
     pairs = set()
     for i, (row_sims, row_ids) in enumerate(zip(similarities, neighbours, strict=True)):
         for similarity, j in zip(row_sims, row_ids, strict=True):
             if j < 0 or j == i or similarity < config.story_min_similarity:
                 continue
             a, b = sorted((doc_ids[i], doc_ids[int(j)]))
-            if window is not None and dates.get(a) and dates.get(b):
-                gap = abs((pd.Timestamp(dates[a]) - pd.Timestamp(dates[b])).days)
-                if gap > window:
-                    continue
+            if (window is not None and dates.get(a) and dates.get(b)
+                    and abs((when(a) - when(b)).days) > window):
+                continue
             pairs.add((a, b))
     return sorted(pairs)
 
@@ -100,39 +106,41 @@ class Align(Stage):
         config = self.job.align
         params = AlignParams(**config.model_dump(include=set(AlignParams.__dataclass_fields__)))
         sentences = tables["sentences"].reset_index(drop=True)
-        embeddings = tables["embeddings"].set_index("sent_id").loc[sentences["sent_id"]]
-        vectors = np.stack(embeddings["embedding"].to_numpy()) if len(sentences) else None
+        stored = tables["embeddings"].set_index("sent_id")["embedding"]
+        embeddings = stored.loc[sentences["sent_id"]].to_numpy() if len(sentences) else None
         matching_text = [en or text for en, text in
                          zip(sentences["text_en"].fillna(""), sentences["text"], strict=True)]
         lexical = lexical_matrix(matching_text)
         lengths = np.array([len(t) for t in sentences["text"]], dtype=np.float32)
         rows_of = sentences.groupby("doc_id", sort=True).indices
-        sides = {doc: SideData(vectors[rows], lexical[rows], lengths[rows])
+        # One matrix per document, stacked from its own vectors: no corpus-wide copy.
+        sides = {doc: SideData(np.stack(embeddings[rows]), lexical[rows], lengths[rows])
                  for doc, rows in rows_of.items()}
 
         candidates = None
         if config.story_neighbours is not None and rows_of:
             doc_ids = sorted(rows_of)
-            means = np.stack([vectors[rows_of[doc]].mean(axis=0) for doc in doc_ids])
+            means = np.stack([sides[doc].embeddings.mean(axis=0) for doc in doc_ids])
             means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
             dates = dict(zip(tables["documents"]["doc_id"], tables["documents"]["date"],
                              strict=True))
             candidates = story_candidates(doc_ids, means, dates, config)
         pairs = document_pairs(tables["documents"], config.pairs, config.same_outlet, candidates)
         context.progress.total(len(pairs))
+        sent_ids, texts = sentences["sent_id"].tolist(), sentences["text"].tolist()
         out = []
         for doc_a, doc_b in pairs:
             if doc_a in sides and doc_b in sides:
                 rows_a, rows_b = rows_of[doc_a], rows_of[doc_b]
                 for link in align_pair(sides[doc_a], sides[doc_b], params):
-                    ia, ib = rows_a[list(link.a)], rows_b[list(link.b)]
+                    ia, ib = rows_a[list(link.a)].tolist(), rows_b[list(link.b)].tolist()
                     out.append({
                         "doc_a": doc_a,
-                        "sent_ids_a": sentences["sent_id"].iloc[ia].tolist(),
-                        "text_a": " ".join(sentences["text"].iloc[ia]),
+                        "sent_ids_a": [sent_ids[i] for i in ia],
+                        "text_a": " ".join(texts[i] for i in ia),
                         "doc_b": doc_b,
-                        "sent_ids_b": sentences["sent_id"].iloc[ib].tolist(),
-                        "text_b": " ".join(sentences["text"].iloc[ib]),
+                        "sent_ids_b": [sent_ids[i] for i in ib],
+                        "text_b": " ".join(texts[i] for i in ib),
                         "score": round(link.score, 6),
                         "margin": round(link.margin, 6),
                         "kind": link.kind,

@@ -28,6 +28,12 @@ from pipeline.config import CleanConfig
 
 SPACE_LIKE = {"\u00a0", "\u2007", "\u202f", "\u2009", "\u200a", "\u3000", "\t", "\u2002", "\u2003"}
 INVISIBLE = {"\u200b", "\ufeff", "\u00ad", "\u200e", "\u200f"}
+#: Where add_span stops appending text in one piece: whitespace, odd spaces, invisible marks.
+SPECIAL = re.compile("[\\s" + re.escape("".join(sorted(SPACE_LIKE | INVISIBLE))) + "]")
+#: What keeps a span from being appended as it is: whitespace other than single plain spaces.
+NOT_PLAIN = re.compile("[^\\S ]|  |[" + re.escape("".join(sorted(SPACE_LIKE | INVISIBLE)))
+                       + "]")
+SPACE_BEFORE_NON_ASCII = re.compile(r" [^\x00-\x7f]")
 DATE_PREFIX = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\s+")
 DATE_LINE = re.compile(r"^\s*([A-Z][a-z]+ \d{1,2}, \d{4}|\d{4}-\d{2}-\d{2})\s*$")
 TITLE_MAX_CHARS = 160
@@ -86,21 +92,68 @@ class _Builder:
         return not self.chars or self.chars[-1] == "\n"
 
     def add_span(self, raw: str, start: int, end: int) -> None:
-        """Append ``raw[start:end]`` normalised, collapsing whitespace."""
+        """Append ``raw[start:end]`` normalised, collapsing whitespace.
+
+        Text between spaces that is already normalised is appended in one piece; only the rest
+        is read a character (with its combining marks) at a time.
+        """
+        if start < end and self._add_plain(raw, start, end):
+            return
         i = start
         while i < end:
-            char = raw[i]
+            special = SPECIAL.search(raw, i, end)
+            stop = special.start() if special else end
+            if stop > i:
+                piece = raw[i:stop]
+                if unicodedata.is_normalized(self.normalization, piece):
+                    position = len(self.chars)
+                    if not self.raw_runs or \
+                            self.raw_runs[-1] + position - self.clean_runs[-1] != i:
+                        self.clean_runs.append(position)
+                        self.raw_runs.append(i)
+                    self.chars.extend(piece)
+                else:
+                    self._add_clusters(raw, i, stop)
+            if special is None:
+                break
+            j = stop + 1
+            while j < end and unicodedata.combining(raw[j]):
+                j += 1
+            if raw[stop] not in INVISIBLE and not self.at_line_start() and self.chars[-1] != " ":
+                self._emit(" ", stop)
+            i = j
+
+    def _add_plain(self, raw: str, start: int, end: int) -> bool:
+        """Append ``raw[start:end]`` as it is when that is what add_span would append: no
+        whitespace but single plain spaces (none followed by a combining mark), no invisible
+        mark, already normalised. Only a leading space may go (at a line start or after a
+        space). False when the span is not that plain."""
+        if NOT_PLAIN.search(raw, start, end):
+            return False
+        piece = raw[start:end]
+        if not unicodedata.is_normalized(self.normalization, piece) or any(
+                unicodedata.combining(piece[m.end() - 1])
+                for m in SPACE_BEFORE_NON_ASCII.finditer(piece)):
+            return False
+        if piece[0] == " " and (self.at_line_start() or self.chars[-1] == " "):
+            start += 1
+            piece = piece[1:]
+        if piece:
+            position = len(self.chars)
+            if not self.raw_runs or self.raw_runs[-1] + position - self.clean_runs[-1] != start:
+                self.clean_runs.append(position)
+                self.raw_runs.append(start)
+            self.chars.extend(piece)
+        return True
+
+    def _add_clusters(self, raw: str, start: int, end: int) -> None:
+        """Append ``raw[start:end]`` (no spaces) normalised one character with its combining
+        marks at a time, each output character mapped to the raw offset it comes from."""
+        i = start
+        while i < end:
             j = i + 1
             while j < end and unicodedata.combining(raw[j]):
                 j += 1
-            if char in INVISIBLE:
-                i = j
-                continue
-            if char.isspace() or char in SPACE_LIKE:
-                if not self.at_line_start() and self.chars[-1] != " ":
-                    self._emit(" ", i)
-                i = j
-                continue
             cluster = raw[i:j]
             normalised = unicodedata.normalize(self.normalization, cluster)
             if normalised == cluster:

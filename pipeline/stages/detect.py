@@ -21,6 +21,11 @@ from pipeline.errors import ConfigError
 
 Detector = Callable[[str], tuple[str, float]]
 NAME_ONLY = re.compile(r"^[\W\d_]*(?:[A-ZÀ-Ỹ][\w'’.-]*[\W\d_]*|(?:và|and|und|et|y|và)\W*)*$")
+#: A letter that NAME_ONLY cannot read: not a capital (nor "và", "and", …) although nothing
+#: before it can carry it (the start, or a non-word character other than ' ’ . - that is no
+#: capital either). It rejects ordinary sentences in one linear scan, where NAME_ONLY alone
+#: backtracks through every way of cutting their capitalised words.
+NOT_NAMES = re.compile(r"(?:^|(?<=[^\w'’.\-À-Ỹ]))(?![A-ZÀ-Ỹ]|và|and|und|et|y|và)[^\W\d_]")
 DOC_SAMPLE_CHARS = 4000
 
 
@@ -73,7 +78,7 @@ def make_detector(config: DetectConfig) -> Detector:
 
 def is_names_only(text: str) -> bool:
     """True for lines made only of capitalised words, numbers and 'and'/'và'."""
-    return bool(NAME_ONLY.match(text))
+    return NOT_NAMES.search(text) is None and bool(NAME_ONLY.match(text))
 
 
 class Detect(Stage):

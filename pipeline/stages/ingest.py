@@ -13,6 +13,7 @@ import csv
 import glob
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -161,14 +162,14 @@ class Ingest(Stage):
         metadata = load_metadata(config.metadata)
         context.progress.total(len(files))
         rows: list[dict[str, Any]] = []
-        stems = [path.stem for path in files]
+        stems = Counter(path.stem for path in files)
         for path in files:
             text, sha = read_text_file(path, config.max_bytes)
             if path.suffix.lower() == ".jsonl":
                 records = _jsonl_records(path, text)
             else:
                 # x.vi and x.en (bitext) share a stem: their full names tell them apart.
-                doc_id = path.stem if stems.count(path.stem) == 1 else path.name
+                doc_id = path.stem if stems[path.stem] == 1 else path.name
                 records = [{"doc_id": doc_id, "raw_text": text}]
             for record in records:
                 side = metadata.get(record["doc_id"], {})

@@ -86,20 +86,21 @@ from pipeline.stages.clean import clean_text_of
 OPENERS = {"“": "”", "«": "»", "„": "“"}
 STRAIGHT = '"'
 BLANK = "\u2592"  # what a quoted passage becomes in a frame: not a word character, not punctuation
+#: Every character quote_spans reacts to: openers, closers, straight quotes and ''.
+QUOTE_MARKS = re.compile("''|[“”«»„\"]")
 
 
 def quote_spans(text: str) -> list[tuple[int, int, bool]]:
     """``(start, end, closed)`` of each top-level double-quoted passage, marks included.
 
     Straight quotes toggle; two apostrophes (``''``, as the New York Times prints quotes) count
-    as one straight quote.
+    as one straight quote. Only the quotation marks are visited (``QUOTE_MARKS``, apostrophes
+    paired left to right), not every character.
     """
     spans: list[tuple[int, int, bool]] = []
     start, closer = -1, ""
-    i = 0
-    while i < len(text):
-        char = text[i]
-        width = 2 if text.startswith("''", i) else 1
+    for mark in QUOTE_MARKS.finditer(text):
+        i, char, width = mark.start(), mark.group(0)[0], len(mark.group(0))
         straight = char == STRAIGHT or width == 2
         if start < 0:
             if char in OPENERS:
@@ -110,7 +111,6 @@ def quote_spans(text: str) -> list[tuple[int, int, bool]]:
                 closer != STRAIGHT and (char == closer or (char in "”»" and closer in "”»"))):
             spans.append((start, i + (width if straight else 1), True))
             start = -1
-        i += width if straight else 1
     if start >= 0:
         spans.append((start, len(text), False))
     return spans
@@ -203,6 +203,15 @@ CUE = re.compile(
     rf"|(?P<verb>{_VERB_ALT})|(?P<vi>{_VI_ALT})"
     r"|(?P<according>[Aa]ccording to)|(?P<theo>(?<![^\s,;:(])Theo))(?![\w-])"
 )
+#: A word of every cue CUE can match (its first, or "quoted"). A cue starts where no word
+#: character or hyphen precedes it, and its words are separated by spaces, so such a word is a
+#: whole run of WORD_RUN in the frame: a frame with none of these words has no cue.
+WORD_RUN = re.compile(r"[\w-]+")
+CUE_HEADS = frozenset(
+    [phrase.split(" ")[0] for phrase in [*SPEECH_VERBS, *TRAILING_VERBS, *QUOTE_AFTER_VERBS,
+                                         *VI_VERBS]]
+    + ["According", "according", "Theo", "quoted"])
+assert all(WORD_RUN.fullmatch(head) for head in CUE_HEADS)
 NOUN_BEFORE = re.compile(
     r"(?:^|\s)(?:the|a|an|his|her|its|their|this|these|those|such|our|your|my|is|was|were|are|"
     r"be|been|being|to)\s*$", re.IGNORECASE)
@@ -461,6 +470,8 @@ def _complement_start(frame: str, cue: Cue, limit: int) -> int | None:
 def find_cues(frame: str, text: str | None = None) -> list[Cue]:
     """The cues of a sentence frame (``text``, the sentence, tells trailing-only verbs)."""
     cues: list[Cue] = []
+    if CUE_HEADS.isdisjoint(WORD_RUN.findall(frame)):
+        return cues  # no word a cue can start with: CUE cannot match
     for match in CUE.finditer(frame):
         if NOUN_BEFORE.search(frame[:match.start()]) and not match.group("according"):
             continue
@@ -833,19 +844,24 @@ class Quotes(Stage):
         documents, sentences = tables["documents"], tables["sentences"]
         context.progress.total(len(documents))
         rows: list[dict[str, object]] = []
-        by_doc = {doc_id: group for doc_id, group in sentences.groupby("doc_id", sort=False)}
+        rows_of: dict[str, list[int]] = {}
+        for n, doc_id in enumerate(sentences["doc_id"].tolist()):
+            rows_of.setdefault(doc_id, []).append(n)
+        all_texts, all_ids = sentences["text"].tolist(), sentences["sent_id"].tolist()
+        all_idx = sentences["idx"].tolist()
+        all_langs = sentences["lang"].tolist() if "lang" in sentences else None
         for row in documents.itertuples(index=False):
-            group = by_doc.get(row.doc_id)
+            mine = rows_of.get(row.doc_id)
             context.progress.advance()
-            if not config.enabled or group is None or group.empty:
+            if not config.enabled or not mine:
                 continue
-            group = group.sort_values("idx")
+            mine = sorted(mine, key=all_idx.__getitem__)  # reading order
             clean = clean_text_of(row)
             raw = getattr(row, "raw_text", None)
-            texts = group["text"].tolist()
-            ids = group["sent_id"].tolist()
-            langs = (group["lang"].tolist() if "lang" in group
-                     else [getattr(row, "lang", None)] * len(group))
+            texts = [all_texts[n] for n in mine]
+            ids = [all_ids[n] for n in mine]
+            langs = ([all_langs[n] for n in mine] if all_langs is not None
+                     else [getattr(row, "lang", None)] * len(mine))
             source = document_source(raw or "", clean.text)
             for n, quote in enumerate(extract_document(clean.text, texts, config, source)):
                 start, end = clean.raw_span(quote.start, quote.end, raw)

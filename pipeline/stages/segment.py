@@ -14,8 +14,12 @@ sentence as published. Two modes:
 
 from __future__ import annotations
 
+import ctypes
+import itertools
+import threading
 from typing import ClassVar
 
+import numpy as np
 import pandas as pd
 
 from pipeline.base import Stage, StageContext, Tables
@@ -30,24 +34,66 @@ CLOSING = "”»"
 
 def quote_depth_change(text: str, open_straight: bool) -> tuple[int, bool]:
     """Net curly-quote depth change of ``text`` and whether a straight quote is left open."""
-    depth = 0
-    for char in text:
-        if char in OPENING:
-            depth += 1
-        elif char in CLOSING:
-            depth -= 1
-        elif char == '"':
-            open_straight = not open_straight
-    return depth, open_straight
+    depth = sum(map(text.count, OPENING)) - sum(map(text.count, CLOSING))
+    return depth, open_straight != (text.count('"') % 2 == 1)
+
+
+_BUFFERS = threading.local()  # blingfire's output buffers, grown as needed, per thread
+
+
+def _buffers(size: int):
+    if getattr(_BUFFERS, "size", 0) < size:
+        _BUFFERS.size = max(size, 2 * getattr(_BUFFERS, "size", 0), 4096)
+        _BUFFERS.out = ctypes.create_string_buffer(_BUFFERS.size)
+        _BUFFERS.starts = (ctypes.c_int32 * _BUFFERS.size)()
+        _BUFFERS.ends = (ctypes.c_int32 * _BUFFERS.size)()
+    return _BUFFERS.out, _BUFFERS.starts, _BUFFERS.ends
+
+
+def sentence_offsets(text: str) -> list[tuple[int, int]]:
+    """``blingfire.text_to_sentences_and_offsets(text)[1]``: blingfire's wrapper maps the
+    sentences' UTF-8 byte offsets to character offsets in a Python loop over every byte; here
+    they map directly (ASCII) or through numpy, and the wrapper itself runs wherever the offsets
+    are not plain (ascending, on character boundaries, the last one at the end)."""
+    import blingfire
+
+    data = text.encode("utf-8")
+    size = len(data) * 2
+    out, starts, ends = _buffers(size)
+    length = blingfire.blingfire.TextToSentencesWithOffsets(
+        ctypes.c_char_p(data), ctypes.c_int(len(data)), ctypes.byref(out), ctypes.byref(starts),
+        ctypes.byref(ends), ctypes.c_int(size))
+    if length == -1 or length > size:
+        return []
+    count = out.value.count(b"\n") + 1  # the output is NUL-terminated, like a fresh buffer's
+    if len(data) == len(text):  # ASCII: a byte is a character
+        offsets = [0] * (2 * count)
+        offsets[0::2] = starts[:count]
+        offsets[1::2] = [end + 1 for end in ends[:count]]
+        if (offsets[0] >= 0 and offsets[-2] < offsets[-1] == len(data)
+                and all(a <= b for a, b in itertools.pairwise(offsets))):
+            return list(zip(offsets[0::2], offsets[1::2], strict=True))
+        return blingfire.text_to_sentences_and_offsets(text)[1]
+    targets = np.empty(2 * count, dtype=np.int64)
+    targets[0::2] = np.frombuffer(starts, dtype=np.int32, count=count)
+    targets[1::2] = np.frombuffer(ends, dtype=np.int32, count=count) + 1
+    lead = (np.frombuffer(data, dtype=np.uint8) & 0xC0) != 0x80  # first byte of a character
+    inner, last = targets[:-1], targets[-1]
+    plain = (len(data) > 0 and (inner >= 0).all() and (inner < len(data)).all()
+             and bool(lead[inner].all()) and (np.diff(targets) >= 0).all()
+             and last == len(data))
+    if not plain:
+        return blingfire.text_to_sentences_and_offsets(text)[1]
+    char_of = np.cumsum(lead) - 1  # character index of each byte
+    offsets = [*char_of[inner].tolist(), len(text)]
+    return list(zip(offsets[0::2], offsets[1::2], strict=True))
 
 
 def split_paragraph(paragraph: str, config: SegmentConfig) -> list[tuple[int, int]]:
     """Sentence spans of one paragraph (offsets relative to it)."""
-    import blingfire
-
     if not paragraph.strip():
         return []  # blingfire fails on an empty string (and a document may clean to nothing)
-    _, offsets = blingfire.text_to_sentences_and_offsets(fold_diacritics(paragraph))
+    offsets = sentence_offsets(fold_diacritics(paragraph))
     spans = [(start, end) for start, end in offsets if paragraph[start:end].strip()]
     if not config.keep_quotes_whole:
         return spans

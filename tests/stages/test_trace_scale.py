@@ -1,0 +1,126 @@
+"""trace at corpus scale: blockwise links equal the whole similarity matrix's; beyond
+``EXACT_QUOTES`` quotes, duplicates and nearest neighbours stand in for every pair."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.stages import trace
+from pipeline.stages.trace import (
+    _Clusters,
+    _known,
+    aligned_pairs,
+    cluster_quotes,
+    duplicate_groups,
+    max_drift,
+    neighbour_pairs,
+)
+
+
+def whole_matrix_clusters(quotes: pd.DataFrame, vectors: np.ndarray, alignments: pd.DataFrame,
+                          min_similarity: float, aligned_min_similarity: float
+                          ) -> list[list[int]]:
+    """The clustering with one Q×Q similarity matrix and a dict of links (the reference)."""
+    n = len(quotes)
+    speakers = [_known(s) for s in quotes["speaker"]]
+    similarity = vectors @ vectors.T
+    edges: dict[tuple[int, int], float] = {}
+    rows, cols = np.nonzero(np.triu(similarity >= min_similarity, k=1))
+    for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+        edges[(i, j)] = float(similarity[i, j])
+    for i, j in aligned_pairs(quotes, alignments):
+        if similarity[i, j] >= aligned_min_similarity:
+            edges[(i, j)] = float(similarity[i, j])
+    union = _Clusters(speakers)
+    quote_ids = quotes["quote_id"].tolist()
+    for (i, j), _ in sorted(edges.items(), key=lambda item: (-item[1], quote_ids[item[0][0]],
+                                                             quote_ids[item[0][1]])):
+        if speakers[i] and speakers[j] and speakers[i] != speakers[j]:
+            continue
+        union.union(i, j)
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(union.find(i), []).append(i)
+    clusters = [sorted(rows_, key=lambda r: quote_ids[r]) for rows_ in groups.values()]
+    return sorted(clusters, key=lambda rows_: quote_ids[rows_[0]])
+
+
+def statements(n: int, seed: int, duplicates: float = 0.3) -> tuple[pd.DataFrame, np.ndarray]:
+    """``n`` quotes: renditions (noisy copies, some verbatim) of n/4 statements, 3 speakers."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((max(n // 4, 1), 32)).astype(np.float32)
+    owner = rng.integers(0, len(centres), n)
+    scale = rng.choice([0.05, 0.2, 0.6], n)[:, None]
+    noise = rng.standard_normal((n, 32)).astype(np.float32) * scale
+    noise[rng.random(n) < duplicates] = 0  # reprinted word for word
+    vectors = centres[owner] + noise
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    speakers = rng.choice(np.array(["P", "Q", "R", None], dtype=object), n)
+    quotes = pd.DataFrame({"quote_id": [f"d{i // 5:03d}:q{i % 5:03d}" for i in range(n)],
+                           "speaker": speakers,
+                           "sent_ids": [[f"s{i}"] for i in range(n)]})
+    return quotes, vectors
+
+
+def test_blockwise_links_equal_the_whole_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(trace, "BLOCK_ROWS", 37)  # many blocks, a ragged last one
+    for seed in range(3):
+        quotes, vectors = statements(300, seed)
+        links = pd.DataFrame({"sent_ids_a": [["s1"], ["s7", "s8"]],
+                              "sent_ids_b": [["s2"], ["s40"]]})
+        for low, aligned_low in ((0.9, 0.5), (0.97, 0.0), (-1.01, 2.0)):
+            assert cluster_quotes(quotes, vectors, links, low, aligned_low) == \
+                whole_matrix_clusters(quotes, vectors, links, low, aligned_low)
+
+
+def test_many_quotes_group_duplicates_and_search_neighbours(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    quotes, vectors = statements(1200, 7, duplicates=0.5)
+    links = pd.DataFrame({"sent_ids_a": [["s3"]], "sent_ids_b": [["s900"]]})
+    exact = whole_matrix_clusters(quotes, vectors, links, 0.9, 0.5)
+    for limit in (500, 100):  # distinct vectors compared pairwise, then by neighbours only
+        monkeypatch.setattr(trace, "EXACT_QUOTES", limit)
+        clusters = cluster_quotes(quotes, vectors, links, 0.9, 0.5)
+        assert sorted(r for rows in clusters for r in rows) == list(range(len(quotes)))
+        speakers = [_known(s) for s in quotes["speaker"]]
+        for rows in clusters:  # never two known speakers in one cluster
+            assert len({speakers[r] for r in rows if speakers[r]}) <= 1
+        # Nearly the partition of every pair: at most a few quotes placed differently.
+        where = {r: n for n, rows in enumerate(clusters) for r in rows}
+        agree = sum(len({where[r] for r in rows}) == 1 for rows in exact)
+        assert agree >= 0.95 * len(exact)
+
+
+def test_duplicate_groups_and_neighbours() -> None:
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((50, 16)).astype(np.float32)
+    vectors = base[rng.integers(0, 50, 400)]
+    groups = duplicate_groups(vectors)
+    assert sorted(int(r) for g in groups for r in g) == list(range(400))
+    for rows in groups:
+        assert (vectors[rows] == vectors[rows[0]]).all()
+        assert list(rows) == sorted(rows)
+    assert len(groups) == len(np.unique(vectors, axis=0))
+    assert [int(g[0]) for g in groups] == sorted(int(g[0]) for g in groups)
+
+    # Each noisy copy finds its twin among its nearest neighbours (PCA + inverted lists).
+    points = rng.standard_normal((3000, 128)).astype(np.float32)
+    twins = points + 0.01 * rng.standard_normal(points.shape).astype(np.float32)
+    data = np.concatenate([points, twins])
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    keys = set(neighbour_pairs(data, 4).tolist())
+    found = sum(i * len(data) + i + 3000 in keys for i in range(3000))
+    assert found >= 0.98 * 3000
+
+
+def test_drift_of_large_clusters(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(4)
+    vectors = rng.standard_normal((40, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors = vectors[rng.integers(0, 40, 300)]
+    whole = max_drift(vectors)
+    monkeypatch.setattr(trace, "DRIFT_EXACT", 10)
+    monkeypatch.setattr(trace, "BLOCK_ROWS", 7)
+    assert abs(max_drift(vectors) - whole) <= 2e-6
