@@ -49,6 +49,7 @@ import pandas as pd
 from pipeline.base import Stage, StageContext, Tables
 from pipeline.data import CLUSTERS
 from pipeline.models.embedding import model_identity
+from pipeline.models.paths import embedding_cache_root
 from pipeline.text import normalize_for_matching
 
 logger = logging.getLogger("quotetrace")
@@ -399,9 +400,7 @@ class Trace(Stage):
         }
 
     def cache_root(self) -> Path:
-        if self.job.embed.cache_dir:
-            return Path(self.job.embed.cache_dir)
-        return self.job.output_dir / ".cache" / "vectors"
+        return embedding_cache_root(self.job.embed.cache_dir)
 
     def run(self, tables: Tables, context: StageContext) -> Tables:
         from pipeline.stages.embed import Embedder
