@@ -146,3 +146,25 @@ def run_on_texts(raw_texts: dict[str, str], stages: tuple[type, ...], **sections
     for stage in stages:
         tables.update(stage(job).run({name: tables[name] for name in stage.reads}, context))
     return tables, context
+
+
+def record_shard_saves(monkeypatch: pytest.MonkeyPatch, stage: str,
+                       die_after: int | None = None) -> list[int]:
+    """Record the shards of ``stage`` the driver saves (their indices, in the returned list);
+    with ``die_after``, the driver dies (KeyboardInterrupt) instead of saving one more."""
+    from pipeline.executors.shards import ShardResult, ShardStore
+
+    saved: list[int] = []
+    original_save = getattr(ShardStore.save, "__wrapped__", ShardStore.save)  # called twice
+
+    def save(store: ShardStore, result: ShardResult) -> None:
+        ours = store.folder.name.startswith(f"{stage}-")
+        if ours and die_after is not None and len(saved) == die_after:
+            raise KeyboardInterrupt("driver killed")
+        original_save(store, result)
+        if ours:
+            saved.append(result.index)
+
+    save.__wrapped__ = original_save  # type: ignore[attr-defined]
+    monkeypatch.setattr(ShardStore, "save", save)
+    return saved

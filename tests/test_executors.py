@@ -12,13 +12,12 @@ import pytest
 from pipeline.config import load_config, parse_config
 from pipeline.executors.shards import (
     ShardResult,
-    ShardStore,
     merge_outputs,
     merge_stats,
     plan_shards,
 )
 from pipeline.runner import run_job
-from tests.conftest import ROOT, job_data
+from tests.conftest import ROOT, job_data, record_shard_saves
 
 OUTPUTS = ["documents.parquet", "sentences.parquet", "alignments.parquet", "embeddings.parquet",
            "quotes.parquet", "clusters.parquet"]
@@ -107,27 +106,10 @@ def test_killed_job_redoes_only_unfinished_shards(one_shard_run: Path, tiny_st_d
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     output = tmp_path / "out"
     job = parse_config(job_data(output, tiny_st_dir, executor={"shard_documents": 1}))
-    saved: list[int] = []
-    original_save = ShardStore.save
-
-    def dies_after_two_quote_shards(store: ShardStore, result: ShardResult) -> None:
-        if store.folder.name.startswith("quotes-") and len(saved) == 2:
-            raise KeyboardInterrupt("driver killed")
-        original_save(store, result)
-        if store.folder.name.startswith("quotes-"):
-            saved.append(result.index)
-
-    monkeypatch.setattr(ShardStore, "save", dies_after_two_quote_shards)
+    saved = record_shard_saves(monkeypatch, "quotes", die_after=2)
     with pytest.raises(KeyboardInterrupt):
         run_job(job)
-    resaved: list[int] = []
-
-    def counting_save(store: ShardStore, result: ShardResult) -> None:
-        original_save(store, result)
-        if store.folder.name.startswith("quotes-"):
-            resaved.append(result.index)
-
-    monkeypatch.setattr(ShardStore, "save", counting_save)
+    resaved = record_shard_saves(monkeypatch, "quotes")
     result = run_job(job)
     assert sorted(resaved) == sorted(set(range(5)) - set(saved)), "finished shards not redone"
     assert stage_stats(result, "quotes")["shards_resumed"] == 2

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 from pipeline.config import parse_config
-from pipeline.executors.shards import ShardResult, ShardStore
 from pipeline.runner import run_job
-from tests.conftest import job_data
+from tests.conftest import job_data, record_shard_saves
 
 ray = pytest.importorskip("ray", reason="the ray executor needs ray[data] (requirements.txt)")
 
@@ -37,22 +36,13 @@ def test_ray_writes_the_local_tables_and_resumes_a_killed_driver(
 
     on_ray = tmp_path / "ray"
     job = parse_config(job_data(on_ray, tiny_st_dir, executor={**sharding, "name": "ray"}))
-    original_save = ShardStore.save
-    saved: list[int] = []
-
-    def dies_after_one_embed_shard(store: ShardStore, result: ShardResult) -> None:
-        if store.folder.name.startswith("embed-") and saved:
-            raise KeyboardInterrupt("driver killed")
-        original_save(store, result)
-        if store.folder.name.startswith("embed-"):
-            saved.append(result.index)
-
-    monkeypatch.setattr(ShardStore, "save", dies_after_one_embed_shard)
+    saved = record_shard_saves(monkeypatch, "embed", die_after=1)
     with pytest.raises(KeyboardInterrupt):
         run_job(job)
-    monkeypatch.setattr(ShardStore, "save", original_save)
 
+    resaved = record_shard_saves(monkeypatch, "embed")
     result = run_job(job)
+    assert sorted(saved + resaved) == [0, 1, 2], "only the unfinished shards are redone"
     embed = next(r for r in result.reports if r.name == "embed")
     assert not embed.cached
     assert (embed.stats["shards"], embed.stats["shards_resumed"]) == (3, 1)
