@@ -35,72 +35,44 @@ def lexical_matrix(texts: list[str]):
     return vectorizer.fit_transform(texts).tocsr()
 
 
-def _nearest(vectors: np.ndarray, queries: np.ndarray, count: int,
-             exact_search_max: int) -> tuple[np.ndarray, np.ndarray]:
-    """Inner-product neighbours of ``queries`` among ``vectors``: exact (``IndexFlatIP``) up to
-    ``exact_search_max`` vectors, HNSW beyond."""
-    import faiss
-
-    if len(vectors) <= exact_search_max:
-        index = faiss.IndexFlatIP(vectors.shape[1])
-    else:
-        index = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
-    index.add(vectors)
-    return index.search(queries, min(len(vectors), count))
-
-
 def story_candidates(doc_ids: list[str], vectors: np.ndarray, dates: dict[str, Any],
                      config: AlignConfig) -> list[tuple[str, str]]:
     """Document pairs worth aligning: each document's nearest documents (cosine of mean
     sentence embeddings), optionally within a date window — so cost grows with the number of
     documents times ``story_neighbours``, not with its square.
 
-    With ``date_window_days`` W, the documents of one day look for their neighbours only among
-    the documents dated within W days of it, plus the undated ones, so stories from other weeks
-    never take their neighbour slots; an undated document searches the whole corpus. Search is
-    exact (``IndexFlatIP``) up to ``exact_search_max`` documents, HNSW beyond.
+    Search is exact (``IndexFlatIP``) up to ``exact_search_max`` documents, HNSW beyond.
     """
+    import faiss
+
     if len(doc_ids) < 2:
         return []
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    window = config.date_window_days
-    count = config.story_neighbours + 1
-    when = pd.to_datetime(pd.Series([dates.get(d) or None for d in doc_ids], dtype=object),
-                          errors="coerce")
-    day_number = (when - pd.Timestamp("1970-01-01")).dt.days.to_numpy(dtype=float)  # whole days
-    dated = ~np.isnan(day_number)
-    searches: list[tuple[np.ndarray, np.ndarray]] = []  # (query rows, searched rows)
-    if window is None or not dated.any():
-        everything = np.arange(len(doc_ids))
-        searches.append((everything, everything))
+    if len(doc_ids) <= config.exact_search_max:
+        index = faiss.IndexFlatIP(vectors.shape[1])
     else:
-        undated = np.flatnonzero(~dated)
-        if len(undated):
-            searches.append((undated, np.arange(len(doc_ids))))
-        by_day = np.flatnonzero(dated)[np.argsort(day_number[dated], kind="stable")]
-        days = day_number[by_day]
-        for today in np.unique(days):
-            first = np.searchsorted(days, today, side="left")
-            last = np.searchsorted(days, today, side="right")
-            low = np.searchsorted(days, today - window, side="left")
-            high = np.searchsorted(days, today + window, side="right")
-            searches.append((by_day[first:last], np.concatenate([by_day[low:high], undated])))
+        index = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+    index.add(vectors)
+    count = min(len(doc_ids), config.story_neighbours + 1)
+    similarities, neighbours = index.search(vectors, count)
+    window = config.date_window_days
+    parsed: dict[str, pd.Timestamp] = {}
+
+    def when(doc: str) -> pd.Timestamp:
+        if doc not in parsed:
+            parsed[doc] = pd.Timestamp(dates[doc])
+        return parsed[doc]
 
     pairs = set()
-    for queries, searched in searches:
-        similarities, neighbours = _nearest(vectors[searched], vectors[queries], count,
-                                            config.exact_search_max)
-        for i, row_sims, row_ids in zip(queries, similarities, neighbours, strict=True):
-            for similarity, found in zip(row_sims, row_ids, strict=True):
-                if found < 0:
-                    continue
-                j = int(searched[found])
-                if j == i or similarity < config.story_min_similarity:
-                    continue
-                if (window is not None and dated[i] and dated[j]
-                        and abs(day_number[i] - day_number[j]) > window):
-                    continue
-                pairs.add(tuple(sorted((doc_ids[i], doc_ids[j]))))
+    for i, (row_sims, row_ids) in enumerate(zip(similarities, neighbours, strict=True)):
+        for similarity, j in zip(row_sims, row_ids, strict=True):
+            if j < 0 or j == i or similarity < config.story_min_similarity:
+                continue
+            a, b = sorted((doc_ids[i], doc_ids[int(j)]))
+            if (window is not None and dates.get(a) and dates.get(b)
+                    and abs((when(a) - when(b)).days) > window):
+                continue
+            pairs.add((a, b))
     return sorted(pairs)
 
 

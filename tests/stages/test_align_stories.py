@@ -40,29 +40,6 @@ def test_date_window_and_similarity_floor() -> None:
     assert none == []
 
 
-def test_replicas_from_other_weeks_do_not_take_the_neighbour_slots() -> None:
-    """One story told again every other week, in near-identical words: within a 7-day window,
-    each week's documents must still find each other."""
-    rng = np.random.default_rng(1)
-    centre = rng.normal(size=16)
-    ids, rows, dates = [], [], {}
-    for week in range(12):
-        for n in range(3):
-            doc = f"w{week:02d}-d{n}"
-            ids.append(doc)
-            rows.append(centre + 0.01 * rng.normal(size=16))
-            dates[doc] = str(pd.Timestamp("2024-01-01") + pd.Timedelta(days=14 * week + n))
-    vectors = np.array(rows, dtype=np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    config = AlignConfig(story_neighbours=2, date_window_days=7)
-    pairs = story_candidates(ids, vectors, dates, config)
-    expected = {(f"w{w:02d}-d{a}", f"w{w:02d}-d{b}") for w in range(12)
-                for a, b in ((0, 1), (0, 2), (1, 2))}
-    assert set(pairs) == expected
-    undated = story_candidates(ids, vectors, {}, config)
-    assert len(undated) < 2 * len(expected)  # without dates, two slots per document
-
-
 def test_approximate_search_agrees_on_clear_stories() -> None:
     ids, vectors = two_stories(per_story=6)
     exact = story_candidates(ids, vectors, {}, AlignConfig(story_neighbours=5))
