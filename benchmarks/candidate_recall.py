@@ -5,9 +5,8 @@ pairs from different outlets that reach the aligner.
 
 The story of each document comes from the corpus's ``metadata.csv`` (benchmarks/scale_corpus.py
 writes it); the candidate pairs are recomputed from the job's own tables and config with the
-align stage's functions, so the number describes exactly what the job aligned. The baseline
-in the same line searches the whole corpus and applies the date window afterwards. Prints one
-JSON line.
+align stage's functions, so the number describes exactly what the job aligned. Prints one JSON
+line.
 """
 
 from __future__ import annotations
@@ -58,21 +57,11 @@ def main(argv: list[str] | None = None) -> int:
                 wanted.add((a, b))
     found = len(wanted & aligned)
 
-    # Baseline: the nearest documents over the whole corpus, with the date window applied after.
-    window = job.align.date_window_days
-    unwindowed = story_candidates(doc_ids, means, dates,
-                                  job.align.model_copy(update={"date_window_days": None}))
-    day = {doc: pd.Timestamp(value) for doc, value in dates.items() if value}
-    filtered = [(a, b) for a, b in unwindowed if window is None or a not in day or b not in day
-                or abs((day[a] - day[b]).days) <= window]
-    baseline = set(document_pairs(documents, job.align.pairs, job.align.same_outlet, filtered))
     print(json.dumps({
         "name": "candidate_recall", "job": str(args.job), "documents": len(documents),
         "story_pairs": len(wanted), "document_pairs": len(aligned), "found": found,
         "recall": round(found / len(wanted), 4) if wanted else None,
         "precision": round(found / len(aligned), 4) if aligned else None,
-        "baseline_recall": round(len(wanted & baseline) / len(wanted), 4) if wanted else None,
-        "baseline": "global nearest documents, date window applied afterwards",
     }))
     return 0
 
