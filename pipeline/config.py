@@ -71,6 +71,10 @@ class DetectConfig(Section):
     min_chars: int = Field(
         25, description="Shorter sentences (or names-only ones) take the document's language."
     )
+    widen: bool = Field(
+        False, description="Detect a document whose text is outside `languages` over those "
+        "languages plus the ones found in it, instead of failing the job when most of the "
+        "text is outside them.")
 
 
 class TranslateConfig(Section):
@@ -125,15 +129,34 @@ class AlignConfig(Section):
         "(many-to-many: a summary restating two sentences). null = mutual best only.",
     )
     merges: bool = True
-    story_neighbours: int | None = Field(
-        None, gt=0, description="null: align every pair of documents; N: only each document's N "
-        "nearest documents by mean sentence embedding (FAISS), for large corpora.")
-    story_min_similarity: float = Field(
-        0.0, description="With story_neighbours: document cosine a candidate pair must reach.")
     date_window_days: int | None = Field(
-        None, ge=0, description="With story_neighbours: skip pairs whose dates differ by more.")
-    exact_search_max: int = Field(
-        50_000, gt=0, description="Above this many documents, story search is approximate (HNSW).")
+        None, ge=0, description="Link only sentences of documents dated at most this many days "
+        "apart (undated documents pair with any); also bounds the corpus search's cost.")
+    evidence_min_margin: float = Field(
+        1.0, description="Corpus-wide mining: mutual-best links with at least this ratio margin "
+        "are evidence that two documents tell one story.")
+    min_links: int = Field(
+        2, gt=0, description="A document pair is aligned when it holds at least this many "
+        "corpus-wide links ...")
+    strong_margin: float = Field(
+        1.25, description="... or one link of at least this margin.")
+    mode: Literal["auto", "parallel", "comparable"] = Field(
+        "auto", description="How a supported document pair is aligned. parallel: an ordered "
+        "translation (monotone DP with 1-0/0-1 and merges up to max_align); comparable: "
+        "reordered news (non-monotone margin mining with 1-2/2-1 merges); auto: parallel when "
+        "the pair's corpus links keep one order (parallel_min_order) and cover enough of the "
+        "shorter document (parallel_min_coverage).")
+    parallel_min_order: float = Field(
+        0.9, ge=0, le=1, description="auto: least share of links on one increasing chain.")
+    parallel_min_coverage: float = Field(
+        0.3, ge=0, le=1, description="auto: least share of the shorter document's sentences "
+        "with a corpus link.")
+    max_align: int = Field(
+        5, ge=2, le=8, description="parallel: largest a + b of an a-b link (5: up to 1-4, 2-3).")
+    band: int = Field(
+        8, gt=0, description="parallel: DP columns searched either side of the anchored path.")
+    skip: float = Field(
+        -0.1, le=0, description="parallel: score of leaving a sentence unaligned (1-0 / 0-1).")
     exact_pair_max: int = Field(
         8192, gt=0, description="Within a document pair: up to this many sentences on the larger "
         "side, every similarity is computed; above it, candidates come from FAISS (HNSW) dense "

@@ -1,25 +1,45 @@
 """align: sentence pairs that state the same thing across documents of other outlets.
 
 Contract: ``documents`` + ``sentences`` + ``embeddings`` → ``alignments`` (doc_a, sent_ids_a,
-text_a, doc_b, sent_ids_b, text_b, score, margin, kind). Every pair of documents from different
-outlets (a document without an outlet is its own outlet) is aligned with
-:func:`pipeline.alignlib.align_pair`; ``align.pairs: cross_language`` keeps only pairs of
-documents in different languages, as bitext mining does. Within-document pairs never appear.
-The lexical half of the similarity reads ``text_en`` where a translation exists.
+text_a, doc_b, sent_ids_b, text_b, score, margin, kind). Three library steps:
+
+1. :mod:`pipeline.corpusmining` mines the whole corpus at once (ratio margins over corpus-wide
+   neighbourhoods, per language pair) and keeps the document pairs its links support: two
+   documents of different stories are never aligned just because both exist.
+2. A supported pair whose links keep one order and cover the documents is a translation
+   (``parallel``): :func:`pipeline.orderedalign.align_ordered` aligns it monotonically, with
+   1-0 / 0-1 and merges up to ``max_align``. Other pairs are comparable news: reordered, mostly
+   without counterparts, aligned by :func:`pipeline.alignlib.align_pair`. ``align.mode`` forces
+   one or the other.
+3. Rows are written per document pair in document-id order.
+
+Eligibility (outlets, ``align.pairs``, ``date_window_days``) is decided in step 1; within-document
+pairs never appear. The lexical half of the similarity reads ``text_en`` where a translation
+exists. A job that ends with no pairs says why (``stats["notice"]``).
 """
 
 from __future__ import annotations
 
-from itertools import combinations
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
-from pipeline.alignlib import AlignParams, SideData, align_pair
+from pipeline.alignlib import AlignParams, Link, SideData, align_pair
 from pipeline.base import Stage, StageContext, Tables
-from pipeline.config import AlignConfig
+from pipeline.corpusmining import (
+    CorpusData,
+    MiningParams,
+    monotone_share,
+    mutual_links,
+    search,
+    supported_pairs,
+)
+from pipeline.orderedalign import OrderedParams, align_ordered
 from pipeline.text import word_tokens
+
+COLUMNS = ["doc_a", "sent_ids_a", "text_a", "doc_b", "sent_ids_b", "text_b", "score", "margin",
+           "kind"]
 
 
 def lexical_matrix(texts: list[str]):
@@ -35,119 +55,131 @@ def lexical_matrix(texts: list[str]):
     return vectorizer.fit_transform(texts).tocsr()
 
 
-def story_candidates(doc_ids: list[str], vectors: np.ndarray, dates: dict[str, Any],
-                     config: AlignConfig) -> list[tuple[str, str]]:
-    """Document pairs worth aligning: each document's nearest documents (cosine of mean
-    sentence embeddings), optionally within a date window — so cost grows with the number of
-    documents times ``story_neighbours``, not with its square.
+def _codes(values: list[str]) -> np.ndarray:
+    """Small integer ids of ``values`` in sorted order of the distinct values."""
+    return np.unique(np.asarray(values, dtype=object).astype(str), return_inverse=True)[1]
 
-    Search is exact (``IndexFlatIP``) up to ``exact_search_max`` documents, HNSW beyond.
+
+def document_facts(documents: pd.DataFrame, doc_ids: list[str]) -> dict[str, np.ndarray]:
+    """Per document (in ``doc_ids`` order): outlet, language and stem ids, and day numbers.
+
+    A document without an outlet is its own outlet; an unreadable or missing date is undated.
     """
-    import faiss
-
-    if len(doc_ids) < 2:
-        return []
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    if len(doc_ids) <= config.exact_search_max:
-        index = faiss.IndexFlatIP(vectors.shape[1])
-    else:
-        index = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
-    index.add(vectors)
-    count = min(len(doc_ids), config.story_neighbours + 1)
-    similarities, neighbours = index.search(vectors, count)
-    window = config.date_window_days
-    parsed: dict[str, pd.Timestamp] = {}
-
-    def when(doc: str) -> pd.Timestamp:
-        if doc not in parsed:
-            parsed[doc] = pd.Timestamp(dates[doc])
-        return parsed[doc]
-
-    pairs = set()
-    for i, (row_sims, row_ids) in enumerate(zip(similarities, neighbours, strict=True)):
-        for similarity, j in zip(row_sims, row_ids, strict=True):
-            if j < 0 or j == i or similarity < config.story_min_similarity:
-                continue
-            a, b = sorted((doc_ids[i], doc_ids[int(j)]))
-            if (window is not None and dates.get(a) and dates.get(b)
-                    and abs((when(a) - when(b)).days) > window):
-                continue
-            pairs.add((a, b))
-    return sorted(pairs)
+    table = documents.set_index("doc_id").loc[doc_ids]
+    outlets = [o if isinstance(o, str) and o else f"doc:{d}"
+               for d, o in zip(doc_ids, table["outlet"], strict=True)]
+    dates = pd.to_datetime(table["date"].astype("string"), errors="coerce", utc=True,
+                           format="mixed")
+    day = ((dates - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds() / 86400.0)
+    return {"outlet": _codes(outlets), "lang": _codes(list(table["lang"].fillna(""))),
+            "stem": _codes([d.rsplit(".", 1)[0] for d in doc_ids]),
+            "day": day.to_numpy(dtype=np.float64, na_value=np.nan)}
 
 
-def document_pairs(documents: pd.DataFrame, mode: str, same_outlet: bool,
-                   candidates: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
-    """Pairs of documents to align (``candidates``, or every pair), filtered by outlet and mode."""
-    outlet = {row.doc_id: (row.outlet if isinstance(row.outlet, str) and row.outlet
-                           else f"doc:{row.doc_id}")
-              for row in documents.itertuples(index=False)}
-    lang = dict(zip(documents["doc_id"], documents["lang"], strict=True))
-    pairs = []
-    if candidates is None:
-        candidates = list(combinations(sorted(documents["doc_id"]), 2))
-    for a, b in candidates:
-        if not same_outlet and outlet[a] == outlet[b]:
-            continue
-        if mode == "cross_language" and lang[a] == lang[b]:
-            continue
-        if mode == "same_stem" and a.rsplit(".", 1)[0] != b.rsplit(".", 1)[0]:
-            continue
-        pairs.append((a, b))
-    return pairs
+def classify(links, position: np.ndarray, size_a: int, size_b: int, mode: str,
+             min_order: float, min_coverage: float) -> tuple[str, list[tuple[int, int]]]:
+    """``parallel`` or ``comparable``, and the anchors (positions on the monotone chain)."""
+    share, chain = monotone_share(links, position)
+    anchors = [(int(position[links[n].i]), int(position[links[n].j])) for n in chain]
+    if mode != "auto":
+        return mode, anchors
+    coverage = len(links) / max(min(size_a, size_b), 1)
+    parallel = len(links) >= 3 and share >= min_order and coverage >= min_coverage
+    return ("parallel" if parallel else "comparable"), anchors
+
+
+def why_empty(documents: pd.DataFrame, sentences: int, config, links: int) -> str:
+    """One sentence on why a job has no aligned pairs."""
+    if sentences == 0:
+        return "0 pairs: the job has no sentences"
+    if len(documents) < 2:
+        return "0 pairs: the job has one document; alignment needs two"
+    langs = sorted(set(documents["lang"].fillna("?")))
+    if config.pairs == "cross_language" and len(langs) < 2:
+        return (f"0 pairs: every document is in {langs[0]} and align.pairs is cross_language "
+                "(set align.pairs: cross_document, or check detect.languages)")
+    outlets = set(documents["outlet"].fillna(""))
+    if not config.same_outlet and len(outlets) == 1 and "" not in outlets:
+        return ("0 pairs: every document has the same outlet and align.same_outlet is false")
+    return (f"0 pairs: no two documents share enough restated sentences ({links} corpus-wide "
+            f"links found; a pair needs {config.min_links}, or one of margin ≥ "
+            f"{config.strong_margin}); they look like different stories")
 
 
 class Align(Stage):
     name: ClassVar[str] = "align"
+    version: ClassVar[int] = 2
     reads = ("documents", "sentences", "embeddings")
     writes = ("alignments",)
 
     def run(self, tables: Tables, context: StageContext) -> Tables:
         config = self.job.align
-        params = AlignParams(**config.model_dump(include=set(AlignParams.__dataclass_fields__)))
         sentences = tables["sentences"].reset_index(drop=True)
+        documents = tables["documents"]
         stored = tables["embeddings"].set_index("sent_id")["embedding"]
-        embeddings = stored.loc[sentences["sent_id"]].to_numpy() if len(sentences) else None
+        doc_ids = sorted(set(sentences["doc_id"]))
+        doc_index = {doc: n for n, doc in enumerate(doc_ids)}
+        # Sentences grouped by document (document-id order), in their order within it.
+        order = np.lexsort((np.arange(len(sentences)), sentences["doc_id"].map(doc_index)))
+        sentences = sentences.iloc[order].reset_index(drop=True)
         matching_text = [en or text for en, text in
                          zip(sentences["text_en"].fillna(""), sentences["text"], strict=True)]
-        lexical = lexical_matrix(matching_text)
-        lengths = np.array([len(t) for t in sentences["text"]], dtype=np.float32)
-        rows_of = sentences.groupby("doc_id", sort=True).indices
-        # One matrix per document, stacked from its own vectors: no corpus-wide copy.
-        sides = {doc: SideData(np.stack(embeddings[rows]), lexical[rows], lengths[rows])
-                 for doc, rows in rows_of.items()}
+        embeddings = (np.stack(stored.loc[sentences["sent_id"]].to_numpy()).astype(np.float32)
+                      if len(sentences) else np.zeros((0, 1), dtype=np.float32))
+        doc = sentences["doc_id"].map(doc_index).to_numpy(dtype=np.int64)
+        position = sentences.groupby("doc_id", sort=False).cumcount().to_numpy(dtype=np.int64)
+        facts = document_facts(documents, doc_ids)
+        corpus = CorpusData(embeddings, lexical_matrix(matching_text), doc, facts["outlet"],
+                            facts["lang"], facts["stem"], facts["day"])
+        mining = MiningParams(
+            k=config.k, candidates=config.candidates, lexical_weight=config.lexical_weight,
+            min_margin=config.evidence_min_margin, min_links=config.min_links,
+            strong_margin=config.strong_margin, pairs=config.pairs,
+            same_outlet=config.same_outlet, date_window_days=config.date_window_days)
 
-        candidates = None
-        if config.story_neighbours is not None and rows_of:
-            doc_ids = sorted(rows_of)
-            means = np.stack([sides[doc].embeddings.mean(axis=0) for doc in doc_ids])
-            means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
-            dates = dict(zip(tables["documents"]["doc_id"], tables["documents"]["date"],
-                             strict=True))
-            candidates = story_candidates(doc_ids, means, dates, config)
-        pairs = document_pairs(tables["documents"], config.pairs, config.same_outlet, candidates)
-        context.progress.total(len(pairs))
+        languages = len(set(facts["lang"].tolist()))
+        context.progress.total(len(sentences) * max(languages, 1))
+        neighbours = search(corpus, mining, progress=context.progress.advance)
+        links = mutual_links(corpus, neighbours, mining.min_margin)
+        supported = supported_pairs(corpus, links, mining)
+        context.progress.total(len(sentences) * max(languages, 1) + len(supported))
+
+        lengths = np.array([len(t) for t in sentences["text"]], dtype=np.float32)
+        starts = np.searchsorted(doc, np.arange(len(doc_ids) + 1))
+
+        def side(d: int) -> SideData:
+            rows = slice(starts[d], starts[d + 1])
+            return SideData(embeddings[rows], corpus.lexical[rows], lengths[rows])
+
+        params = AlignParams(**config.model_dump(include=set(AlignParams.__dataclass_fields__)))
+        ordered = OrderedParams(max_align=config.max_align, band=config.band, skip=config.skip)
         sent_ids, texts = sentences["sent_id"].tolist(), sentences["text"].tolist()
         out = []
-        for doc_a, doc_b in pairs:
-            if doc_a in sides and doc_b in sides:
-                rows_a, rows_b = rows_of[doc_a], rows_of[doc_b]
-                for link in align_pair(sides[doc_a], sides[doc_b], params):
-                    ia, ib = rows_a[list(link.a)].tolist(), rows_b[list(link.b)].tolist()
-                    out.append({
-                        "doc_a": doc_a,
-                        "sent_ids_a": [sent_ids[i] for i in ia],
-                        "text_a": " ".join(texts[i] for i in ia),
-                        "doc_b": doc_b,
-                        "sent_ids_b": [sent_ids[i] for i in ib],
-                        "text_b": " ".join(texts[i] for i in ib),
-                        "score": round(link.score, 6),
-                        "margin": round(link.margin, 6),
-                        "kind": link.kind,
-                    })
+        kinds = {"parallel": 0, "comparable": 0}
+        for (a, b), pair_links in supported.items():
+            mode, anchors = classify(pair_links, position, starts[a + 1] - starts[a],
+                                     starts[b + 1] - starts[b], config.mode,
+                                     config.parallel_min_order, config.parallel_min_coverage)
+            kinds[mode] += 1
+            found: list[Link] = (align_ordered(side(a), side(b), anchors, ordered)
+                                 if mode == "parallel" else align_pair(side(a), side(b), params))
+            for link in found:
+                ia = [starts[a] + i for i in link.a]
+                ib = [starts[b] + j for j in link.b]
+                out.append({
+                    "doc_a": doc_ids[a], "sent_ids_a": [sent_ids[i] for i in ia],
+                    "text_a": " ".join(texts[i] for i in ia),
+                    "doc_b": doc_ids[b], "sent_ids_b": [sent_ids[i] for i in ib],
+                    "text_b": " ".join(texts[i] for i in ib),
+                    "score": round(link.score, 6), "margin": round(link.margin, 6),
+                    "kind": link.kind,
+                })
             context.progress.advance()
-        alignments = pd.DataFrame(out, columns=["doc_a", "sent_ids_a", "text_a", "doc_b",
-                                                "sent_ids_b", "text_b", "score", "margin", "kind"])
-        context.stats["pairs"] = len(alignments)
-        context.stats["document_pairs"] = len(pairs)
+        alignments = pd.DataFrame(out, columns=COLUMNS)
+        context.stats.update(pairs=len(alignments), document_pairs=len(supported),
+                             parallel_pairs=kinds["parallel"],
+                             comparable_pairs=kinds["comparable"], corpus_links=len(links))
+        if len(alignments) == 0:
+            context.stats["notice"] = why_empty(documents, len(sentences), config, len(links))
+            context.logger.warning("align: %s", context.stats["notice"])
         return {"alignments": alignments}

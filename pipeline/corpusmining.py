@@ -1,0 +1,333 @@
+"""Corpus-wide sentence mining: which sentences of a whole job restate each other, and which
+document pairs those links support. The whole algorithm, model-free.
+
+A job is a crawl: many stories, many outlets, several languages. Aligned one document pair at a
+time, with margins computed inside the pair, two unrelated documents always yield "best" pairs.
+Here, as in LASER / CCMatrix bitext mining, a sentence's neighbourhood is the whole corpus:
+
+1. **Eligible partners.** Sentence ``i`` may pair with ``j`` only across documents; across
+   outlets unless ``same_outlet``; across languages under ``pairs: cross_language``; within one
+   file stem under ``same_stem``; and within ``date_window_days`` when both documents are dated.
+2. **Neighbours per target language.** For every sentence and every language of the job, the
+   ``candidates`` most similar eligible sentences in that language, by the combined similarity
+   ``s = (1 - w)·cos(e_i, e_j) + w·cos(tfidf_i, tfidf_j)`` of :mod:`pipeline.alignlib`.
+   Neighbourhoods are kept per language because cross-lingual similarities run lower than
+   monolingual ones: in one mixed pool an English sentence's neighbours would all be English
+   and a Vietnamese sentence would never be anybody's best match.
+3. **Ratio margin** (Artetxe & Schwenk 2019): ``margin(i, j) = s(i, j) / ((knn(i→L_j) +
+   knn(j→L_i)) / 2)``, ``knn(x→L)`` being the mean of ``x``'s ``k`` best eligible similarities in
+   language ``L``. A sentence that resembles many unrelated sentences (boilerplate, one-topic
+   news, a generic quote) gets a low margin everywhere.
+4. **Links**: ``i`` and ``j`` are each other's best margin (each in the other's language) and the
+   margin reaches ``min_margin``.
+5. **Story evidence**: a document pair is *supported* when it holds at least ``min_links``
+   links, or one link of margin ≥ ``strong_margin``, or one link and both documents belong to
+   one story (a connected component of such pairs). Only supported pairs are aligned
+   (:mod:`pipeline.stages.align`); documents of different stories share no such links.
+
+Search. Exact, in query blocks: queries and targets are sorted by (date, document), so under a
+date window each block of queries is compared only with the contiguous range of targets inside
+the window (plus undated ones): cost grows with sentences × sentences-per-window, not with the
+square of the corpus. The search itself runs in float32; each kept candidate is then re-scored in
+float64 and the candidates re-ranked, so margins and links do not depend on the block size or on
+the CPU's SIMD width.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+#: Most float32 similarities held at once by one query block (rows × target range).
+BLOCK_CELLS = 1 << 24
+MAX_BLOCK_ROWS = 1024
+
+
+@dataclass(frozen=True)
+class MiningParams:
+    k: int = 4
+    candidates: int = 16
+    lexical_weight: float = 0.15
+    min_margin: float = 1.02
+    min_links: int = 2
+    strong_margin: float = 1.25
+    pairs: str = "cross_document"
+    same_outlet: bool = False
+    date_window_days: float | None = None
+
+
+@dataclass(frozen=True)
+class CorpusData:
+    """The job's sentences, grouped by document, and what eligibility needs of each document.
+
+    ``doc``, ``position`` are per sentence; ``outlet``, ``lang``, ``stem`` (small integer ids)
+    and ``day`` (days since any epoch, NaN when undated) are per document.
+    """
+
+    embeddings: np.ndarray
+    lexical: sparse.csr_matrix
+    doc: np.ndarray
+    outlet: np.ndarray
+    lang: np.ndarray
+    stem: np.ndarray
+    day: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.doc)
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """Each sentence's best eligible partners per target language, best first.
+
+    ``index[i, t, c]`` is a sentence id or -1; ``score`` the float64 similarity (-inf where
+    absent); ``knn[i, t]`` the mean of the first ``k`` scores (NaN when ``i`` has none in ``t``).
+    """
+
+    index: np.ndarray
+    score: np.ndarray
+    knn: np.ndarray
+
+
+@dataclass(frozen=True)
+class CorpusLink:
+    i: int
+    j: int
+    score: float
+    margin: float
+
+
+def pair_scores(corpus: CorpusData, rows: np.ndarray, cols: np.ndarray,
+                weight: float) -> np.ndarray:
+    """float64 combined similarity of the sentence pairs ``(rows[n], cols[n])``."""
+    if len(rows) == 0:
+        return np.zeros(0, dtype=np.float64)
+    dense = np.einsum("ij,ij->i", corpus.embeddings[rows].astype(np.float64),
+                      corpus.embeddings[cols].astype(np.float64))
+    if weight == 0:
+        return dense
+    lexical = corpus.lexical[rows].astype(np.float64).multiply(
+        corpus.lexical[cols].astype(np.float64)).sum(axis=1)
+    return (1.0 - weight) * dense + weight * np.asarray(lexical).ravel()
+
+
+def _sorted_members(corpus: CorpusData, lang: int) -> np.ndarray:
+    """Sentences of documents in ``lang``, sorted by (day, document, sentence); undated last."""
+    members = np.flatnonzero(corpus.lang[corpus.doc] == lang)
+    day = corpus.day[corpus.doc[members]]
+    return members[np.lexsort((members, corpus.doc[members], day))]
+
+
+def _ineligible(corpus: CorpusData, queries: np.ndarray, targets: np.ndarray,
+                params: MiningParams) -> np.ndarray:
+    """Boolean (queries × targets): True where a pair may not be linked."""
+    qdoc, tdoc = corpus.doc[queries], corpus.doc[targets]
+    mask = qdoc[:, None] == tdoc[None, :]
+    if not params.same_outlet:
+        mask |= corpus.outlet[qdoc][:, None] == corpus.outlet[tdoc][None, :]
+    if params.pairs == "same_stem":
+        mask |= corpus.stem[qdoc][:, None] != corpus.stem[tdoc][None, :]
+    if params.date_window_days is not None:
+        gap = np.abs(corpus.day[qdoc][:, None] - corpus.day[tdoc][None, :])
+        with np.errstate(invalid="ignore"):
+            mask |= gap > params.date_window_days  # NaN (undated) compares False: allowed
+    return mask
+
+
+def _query_blocks(query_days: np.ndarray, target_days: np.ndarray, window: float | None
+                  ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Blocks of query positions (queries sorted by day, undated last) and the target positions
+    each block must be compared with: the date window's contiguous range plus undated targets."""
+    dated = int(np.count_nonzero(~np.isnan(target_days)))
+    undated = np.arange(dated, len(target_days))
+
+    def span(start: int, stop: int) -> np.ndarray:
+        if window is None or np.isnan(query_days[start:stop]).any():
+            return np.arange(len(target_days))
+        lo = np.searchsorted(target_days[:dated], query_days[start] - window, "left")
+        hi = np.searchsorted(target_days[:dated], query_days[stop - 1] + window, "right")
+        return np.concatenate([np.arange(lo, hi), undated])
+
+    blocks = []
+    start = 0
+    while start < len(query_days):
+        stop = min(start + MAX_BLOCK_ROWS, len(query_days))
+        targets = span(start, stop)
+        limit = max(1, BLOCK_CELLS // max(len(targets), 1))
+        if stop - start > limit:  # a wide target range: fewer rows per block
+            stop = start + limit
+            targets = span(start, stop)
+        blocks.append((np.arange(start, stop), targets))
+        start = stop
+    return blocks
+
+
+def _top_rows(values: np.ndarray, count: int) -> np.ndarray:
+    """Column indices of the ``count`` largest finite entries per row (unordered); -1 pads."""
+    count = min(count, values.shape[1])
+    if count == 0:
+        return np.full((values.shape[0], 0), -1, dtype=np.int64)
+    part = np.argpartition(values, values.shape[1] - count, axis=1)[:, -count:]
+    part = part.astype(np.int64)
+    part[~np.isfinite(np.take_along_axis(values, part, axis=1))] = -1
+    return part
+
+
+def search(corpus: CorpusData, params: MiningParams, progress=None) -> Neighbours:
+    """Every sentence's ``candidates`` best eligible partners in each language (module doc)."""
+    n, languages = len(corpus), int(corpus.lang.max()) + 1 if len(corpus.lang) else 0
+    count = params.candidates
+    index = np.full((n, languages, count), -1, dtype=np.int64)
+    score = np.full((n, languages, count), -np.inf, dtype=np.float64)
+    members = [_sorted_members(corpus, lang) for lang in range(languages)]
+    weight = params.lexical_weight
+    lexical32 = corpus.lexical.astype(np.float32)
+    for target_lang in range(languages):
+        targets = members[target_lang]
+        if len(targets) == 0:
+            continue
+        target_days = corpus.day[corpus.doc[targets]]
+        target_lexical_t = lexical32[targets].T.tocsr() if weight else None
+        for query_lang in range(languages):
+            if params.pairs == "cross_language" and query_lang == target_lang:
+                continue
+            queries = members[query_lang]
+            query_days = corpus.day[corpus.doc[queries]]
+            for rows, span in _query_blocks(query_days, target_days, params.date_window_days):
+                q, t = queries[rows], targets[span]
+                block = corpus.embeddings[q] @ corpus.embeddings[t].T
+                if weight:
+                    lexical = (lexical32[q] @ target_lexical_t[:, span]).toarray()
+                    block = (1.0 - weight) * block + weight * lexical
+                block[_ineligible(corpus, q, t, params)] = -np.inf
+                top = _top_rows(block, count)
+                found = top >= 0
+                qi = np.repeat(q, top.shape[1])[found.ravel()]
+                ti = t[top[found]]
+                values = np.full(top.shape, -np.inf)
+                values[found] = pair_scores(corpus, qi, ti, weight)
+                ids = np.where(found, t[np.where(found, top, 0)], -1)
+                order = np.lexsort((np.where(found, ids, np.iinfo(np.int64).max), -values),
+                                   axis=1)
+                width = top.shape[1]
+                index[q, target_lang, :width] = np.take_along_axis(ids, order, axis=1)
+                score[q, target_lang, :width] = np.take_along_axis(values, order, axis=1)
+                if progress is not None:
+                    progress(len(rows))
+    k = min(params.k, count)
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(score[:, :, :k])
+        totals = np.where(finite, score[:, :, :k], 0.0).sum(axis=2)
+        knn = totals / finite.sum(axis=2)  # NaN where a sentence has no neighbour in a language
+    return Neighbours(index, score, knn)
+
+
+def margins(corpus: CorpusData, neighbours: Neighbours) -> np.ndarray:
+    """Ratio margin of every neighbour slot (-inf where absent or meaningless)."""
+    sentence_lang = corpus.lang[corpus.doc]
+    index, score = neighbours.index, neighbours.score
+    found = index >= 0
+    partner = np.where(found, index, 0)
+    own = neighbours.knn[:, :, None]
+    theirs = neighbours.knn[partner, sentence_lang[:, None, None]]
+    denominator = (own + theirs) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = score / denominator
+    ok = found & (denominator > 0) & (score > 0) & np.isfinite(ratio)
+    return np.where(ok, ratio, -np.inf)
+
+
+def mutual_links(corpus: CorpusData, neighbours: Neighbours, min_margin: float
+                 ) -> list[CorpusLink]:
+    """Pairs that are each other's best margin, with margin ≥ ``min_margin``, sorted (i, j)."""
+    if len(corpus) == 0 or neighbours.index.shape[2] == 0:
+        return []
+    margin = margins(corpus, neighbours)
+    best_slot = margin.argmax(axis=2)[:, :, None]  # first of equal margins: higher similarity
+    best = np.take_along_axis(neighbours.index, best_slot, axis=2)[:, :, 0]
+    best_margin = np.take_along_axis(margin, best_slot, axis=2)[:, :, 0]
+    best_score = np.take_along_axis(neighbours.score, best_slot, axis=2)[:, :, 0]
+    sentence_lang = corpus.lang[corpus.doc]
+    links = []
+    rows, langs = np.nonzero(np.isfinite(best_margin) & (best_margin >= min_margin))
+    for i, lang in zip(rows.tolist(), langs.tolist(), strict=True):
+        j = int(best[i, lang])
+        # margin and score are symmetric, so each mutual pair is taken once, from its lower id
+        if i < j and best[j, sentence_lang[i]] == i:
+            links.append(CorpusLink(i, j, float(best_score[i, lang]),
+                                    float(best_margin[i, lang])))
+    return sorted(links, key=lambda link: (link.i, link.j))
+
+
+def supported_pairs(corpus: CorpusData, links: list[CorpusLink], params: MiningParams
+                    ) -> dict[tuple[int, int], list[CorpusLink]]:
+    """Document pairs (lower document id first) that the links support, with their links.
+
+    A pair is supported by ``min_links`` links, or one of margin ≥ ``strong_margin``. Supported
+    pairs join their documents into stories (connected components); inside a story, a pair
+    with a single link is supported too. One outlet's article often restates another's in a few
+    sentences only, and ratio margins shrink where several outlets carry the same sentence, so
+    a story's weaker pairs are recognised through its stronger ones.
+    """
+    by_pair: dict[tuple[int, int], list[CorpusLink]] = {}
+    for link in links:
+        a, b = int(corpus.doc[link.i]), int(corpus.doc[link.j])
+        if a > b:
+            a, b = b, a
+            link = CorpusLink(link.j, link.i, link.score, link.margin)
+        by_pair.setdefault((a, b), []).append(link)
+    story = list(range(len(corpus.outlet)))
+
+    def root(d: int) -> int:
+        while story[d] != d:
+            story[d] = story[story[d]]
+            d = story[d]
+        return d
+
+    strong = {pair for pair, found in by_pair.items()
+              if len(found) >= params.min_links
+              or max(link.margin for link in found) >= params.strong_margin}
+    for a, b in sorted(strong):
+        story[max(root(a), root(b))] = min(root(a), root(b))
+    return {pair: found for pair, found in sorted(by_pair.items())
+            if pair in strong or root(pair[0]) == root(pair[1])}
+
+
+def monotone_share(links: list[CorpusLink], position: np.ndarray) -> tuple[float, list[int]]:
+    """Share of links on the longest chain increasing on both sides, and that chain's indices.
+
+    A translation keeps its source's order, so nearly all of its links lie on one increasing
+    chain; reordered news does not.
+    """
+    if not links:
+        return 0.0, []
+    order = sorted(range(len(links)), key=lambda n: (position[links[n].i], position[links[n].j]))
+    # Longest strictly increasing subsequence of the b positions, by patience sorting.
+    tails: list[int] = []
+    tail_at: list[int] = []
+    parent = [-1] * len(order)
+    for rank, n in enumerate(order):
+        value = int(position[links[n].j])
+        lo, hi = 0, len(tails)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if tails[mid] < value:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo:
+            parent[rank] = tail_at[lo - 1]
+        if lo == len(tails):
+            tails.append(value)
+            tail_at.append(rank)
+        else:
+            tails[lo], tail_at[lo] = value, rank
+    chain = []
+    rank = tail_at[-1]
+    while rank >= 0:
+        chain.append(order[rank])
+        rank = parent[rank]
+    chain.reverse()
+    return len(chain) / len(links), chain

@@ -1,0 +1,202 @@
+"""Order-aware alignment of a document and its translation: anchored dynamic programming in the
+vecalign / bertalign family. The whole algorithm, model-free.
+
+Used for document pairs whose links keep one order (a translation). Non-monotone mining
+(:mod:`pipeline.alignlib`) treats every sentence on its own, so it crosses the order, misses
+larger merges and never says which sentences have no counterpart; here one monotone path covers
+both documents:
+
+1. **Anchors**: confident 1-1 links on one chain increasing on both sides (from
+   :func:`pipeline.corpusmining.monotone_share`).
+2. **Band**: the path through ``(0, 0)``, the anchors and ``(n, m)``, interpolated linearly
+   between them; DP row ``i`` may use the columns within ``band`` of that path at rows ``i - 1``,
+   ``i`` and ``i + 1``, so that steep stretches stay connected. Cost: ``O(n · band · types)``.
+3. **Units**: for each side and size ``1 … max_align - 1``, the character-length-weighted mean of
+   the sentence vectors of each run of consecutive sentences, renormalised: the mean-pooled
+   embedding of their concatenation, approximated from the sentence vectors.
+4. **Score** of a unit pair (bertalign's second pass): cosine, minus the mean cosine of each unit
+   with the other side's sentences just outside the other unit (``margin``), times
+   ``log2(1 + min/max)`` of the two units' character lengths, the second scaled by the
+   documents' length ratio (``length_penalty``). A sentence left out (1-0 / 0-1) scores ``skip``.
+5. **DP** over the alignment types 0-1, 1-0 and every ``a``-``b`` with ``a, b ≥ 1`` and
+   ``a + b ≤ max_align`` (so 1-3, 3-1 and 2-2 at the default 4 … 5); the best total score wins,
+   ties going to the type listed first; then backtrack from ``(n, m)``.
+
+Scores are computed in float64 from the float32 vectors, so the path does not depend on BLAS
+blocking; reported scores are rounded by the caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.alignlib import Link, SideData
+
+
+@dataclass(frozen=True)
+class OrderedParams:
+    max_align: int = 5
+    band: int = 8
+    skip: float = -0.1
+    margin: bool = True
+    length_penalty: bool = True
+
+
+def alignment_types(max_align: int) -> list[tuple[int, int]]:
+    """0-1 first (it is applied last, along the row), then 1-0, 1-1, 1-2, … by total size."""
+    merges = [(a, b) for total in range(2, max_align + 1) for a in range(1, total)
+              for b in (total - a,)]
+    return [(0, 1), (1, 0), *merges]
+
+
+def _units(side: SideData, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors and character lengths of every run of ``size`` sentences, by end position.
+
+    Row ``j`` (``size ≤ j ≤ n``) covers sentences ``j - size … j - 1``; rows below are zero.
+    """
+    vectors = side.embeddings.astype(np.float64)
+    lengths = np.maximum(side.lengths.astype(np.float64), 1.0)
+    n, dim = vectors.shape
+    summed = np.zeros((n + 1, dim))
+    summed[1:] = np.cumsum(vectors * lengths[:, None], axis=0)
+    chars = np.concatenate([[0.0], np.cumsum(lengths)])
+    out = np.zeros((n + 1, dim))
+    out_chars = np.zeros(n + 1)
+    if size <= n:
+        out[size:] = summed[size:] - summed[:n + 1 - size]
+        out_chars[size:] = chars[size:] - chars[:n + 1 - size]
+        norms = np.linalg.norm(out[size:], axis=1, keepdims=True)
+        out[size:] /= np.where(norms > 0, norms, 1.0)
+    return out, out_chars
+
+
+def band_limits(n: int, m: int, anchors: list[tuple[int, int]], width: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """First and last DP column of every row ``0 … n`` around the anchored path."""
+    xs = [0.0] + [i + 0.5 for i, _ in anchors] + [float(n)]
+    ys = [0.0] + [j + 0.5 for _, j in anchors] + [float(m)]
+    expected = np.interp(np.arange(n + 1, dtype=np.float64), xs, ys)
+    before = np.concatenate([expected[:1], expected[:-1]])
+    after = np.concatenate([expected[1:], expected[-1:]])
+    lo = np.clip(np.floor(np.minimum(before, expected)) - width, 0, m).astype(np.int64)
+    hi = np.clip(np.ceil(np.maximum(after, expected)) + width, 0, m).astype(np.int64)
+    lo[0], hi[-1] = 0, m
+    return lo, hi
+
+
+def _neighbour_similarity(vector: np.ndarray, others: np.ndarray, left: np.ndarray,
+                          right: np.ndarray) -> np.ndarray:
+    """Mean similarity of ``vector`` (d,) or rows (k×d) with ``others[left]`` / ``others[right]``
+    where those exist (index in range), as bertalign does: both present → mean, one → it."""
+    count = len(others)
+    has_left, has_right = left >= 0, right < count
+    left_sim, right_sim = np.zeros(len(left)), np.zeros(len(right))
+    if vector.ndim == 1:
+        if has_left.any():
+            left_sim[has_left] = others[left[has_left]] @ vector
+        if has_right.any():
+            right_sim[has_right] = others[right[has_right]] @ vector
+    else:
+        if has_left.any():
+            left_sim[has_left] = np.einsum("ij,ij->i", others[left[has_left]], vector[has_left])
+        if has_right.any():
+            right_sim[has_right] = np.einsum("ij,ij->i", others[right[has_right]],
+                                             vector[has_right])
+    both = has_left & has_right
+    return np.where(both, (left_sim + right_sim) / 2, left_sim + right_sim)
+
+
+def align_ordered(a: SideData, b: SideData, anchors: list[tuple[int, int]],
+                  params: OrderedParams = OrderedParams()) -> list[Link]:
+    """Monotone alignment of ``a`` and ``b`` covering every sentence of both (module doc).
+
+    Returns links in document order, 1-0 / 0-1 included (score and margin 0).
+    """
+    n, m = len(a), len(b)
+    if n == 0 and m == 0:
+        return []
+    types = alignment_types(params.max_align)
+    sizes = range(1, params.max_align)
+    units_a = {size: _units(a, size) for size in sizes}
+    units_b = {size: _units(b, size) for size in sizes}
+    sent_a, sent_b = a.embeddings.astype(np.float64), b.embeddings.astype(np.float64)
+    ratio = (float(a.lengths.sum()) or 1.0) / (float(b.lengths.sum()) or 1.0)
+    lo, hi = band_limits(n, m, anchors, params.band)
+    cost: list[np.ndarray] = []
+    pointer: list[np.ndarray] = []
+    for i in range(n + 1):
+        cols = np.arange(lo[i], hi[i] + 1)
+        best = np.full(len(cols), -np.inf)
+        chosen = np.full(len(cols), -1, dtype=np.int64)
+        if i == 0 and lo[0] == 0:
+            best[0] = 0.0
+        for number, (size_a, size_b) in enumerate(types):
+            if size_a == 0 or size_a > i:
+                continue
+            prev_row = i - size_a
+            prev_cols = cols - size_b
+            ok = (prev_cols >= lo[prev_row]) & (prev_cols <= hi[prev_row])
+            if not ok.any():
+                continue
+            previous = np.full(len(cols), -np.inf)
+            previous[ok] = cost[prev_row][prev_cols[ok] - lo[prev_row]]
+            if size_b == 0:
+                gain = np.full(len(cols), params.skip)
+            else:
+                gain = np.full(len(cols), -np.inf)
+                valid = ok & (cols >= size_b)
+                if valid.any():
+                    gain[valid] = _unit_scores(i, size_a, cols[valid], size_b, units_a, units_b,
+                                               sent_a, sent_b, ratio, params)[0]
+            candidate = previous + gain
+            better = candidate > best
+            best[better] = candidate[better]
+            chosen[better] = number
+        for c in range(1, len(cols)):  # 0-1: skip a b sentence along the row
+            value = best[c - 1] + params.skip
+            if value > best[c]:
+                best[c], chosen[c] = value, 0
+        cost.append(best)
+        pointer.append(chosen)
+
+    path = []
+    i, j = n, m
+    while i > 0 or j > 0:
+        number = int(pointer[i][j - lo[i]])
+        if number < 0:
+            raise RuntimeError("ordered alignment: no path through the band")
+        size_a, size_b = types[number]
+        path.append((size_a, size_b, i, j))
+        i, j = i - size_a, j - size_b
+    links = []
+    for size_a, size_b, i, j in reversed(path):
+        unit_a, unit_b = tuple(range(i - size_a, i)), tuple(range(j - size_b, j))
+        if size_a and size_b:
+            cosine, neighbours = _unit_scores(i, size_a, np.array([j]), size_b, units_a,
+                                              units_b, sent_a, sent_b, ratio, params)[1:]
+            margin = float(cosine[0] / neighbours[0]) if neighbours[0] > 0 else 0.0
+            links.append(Link(unit_a, unit_b, float(cosine[0]), margin))
+        else:
+            links.append(Link(unit_a, unit_b, 0.0, 0.0))
+    return links
+
+
+def _unit_scores(i: int, size_a: int, cols: np.ndarray, size_b: int, units_a, units_b,
+                 sent_a: np.ndarray, sent_b: np.ndarray, ratio: float, params: OrderedParams
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """DP gain, plain cosine and neighbour similarity of unit ``a[i-size_a:i]`` against each
+    unit ``b[j-size_b:j]`` for ``j`` in ``cols``."""
+    vector_a, chars_a = units_a[size_a][0][i], units_a[size_a][1][i]
+    vectors_b, chars_b = units_b[size_b][0][cols], units_b[size_b][1][cols] * ratio
+    cosine = vectors_b @ vector_a
+    neighbours = (_neighbour_similarity(vector_a, sent_b, cols - size_b - 1, cols)
+                  + _neighbour_similarity(vectors_b, sent_a,
+                                          np.full(len(cols), i - size_a - 1), np.full(len(cols), i))
+                  ) / 2
+    gain = cosine - neighbours if params.margin else cosine.copy()
+    if params.length_penalty:
+        shorter, longer = np.minimum(chars_a, chars_b), np.maximum(chars_a, chars_b)
+        gain = gain * np.log2(1.0 + shorter / np.maximum(longer, 1e-9))
+    return gain, cosine, neighbours
