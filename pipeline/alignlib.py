@@ -175,16 +175,17 @@ def dense_neighbours(queries: np.ndarray, base: np.ndarray, count: int,
 
 
 def pair_similarity(a: SideData, b: SideData, rows: np.ndarray, cols: np.ndarray,
-                    weight: float) -> np.ndarray:
+                    weight: float, dtype: type = np.float32) -> np.ndarray:
     """Combined similarity of the pairs ``(a[rows[n]], b[cols[n]])``, in blocks."""
-    out = np.empty(len(rows), dtype=np.float32)
+    out = np.empty(len(rows), dtype=dtype)
     for start in range(0, len(rows), PAIR_BLOCK):
         r, c = rows[start:start + PAIR_BLOCK], cols[start:start + PAIR_BLOCK]
-        dense = np.einsum("ij,ij->i", a.embeddings[r], b.embeddings[c])
+        dense = np.einsum("ij,ij->i", a.embeddings[r].astype(dtype), b.embeddings[c].astype(dtype))
         if weight == 0:
             out[start:start + len(r)] = dense
             continue
-        lexical = np.asarray(a.lexical[r].multiply(b.lexical[c]).sum(axis=1), dtype=np.float32)
+        lexical = np.asarray(a.lexical[r].astype(dtype).multiply(b.lexical[c].astype(dtype))
+                             .sum(axis=1), dtype=dtype)
         out[start:start + len(r)] = (1.0 - weight) * dense + weight * lexical.ravel()
     return out
 
@@ -226,6 +227,20 @@ def candidate_nearest(a: SideData, b: SideData, params: AlignParams):
     return forward_idx, forward_val, back_idx, back_val
 
 
+def rescored(a: SideData, b: SideData, idx: np.ndarray, weight: float
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's candidates ``idx`` (rows of ``a``, columns of ``b``) re-scored in float64 and
+    re-ranked by (-score, index): the float32 search found them, but their values — and so
+    margins and links — must not depend on BLAS blocking or the CPU's SIMD width."""
+    n, count = idx.shape
+    if n == 0 or count == 0:
+        return idx, np.zeros(idx.shape, dtype=np.float64)
+    rows = np.repeat(np.arange(n, dtype=np.int64), count)
+    values = pair_similarity(a, b, rows, idx.ravel(), weight, np.float64).reshape(n, count)
+    order = np.lexsort((idx, -values), axis=1)
+    return np.take_along_axis(idx, order, axis=1), np.take_along_axis(values, order, axis=1)
+
+
 def ratio_margin(scores: np.ndarray, denominators: np.ndarray) -> np.ndarray:
     """``scores / denominators``, or -inf where that ratio means nothing (denominator ≤ 0)."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -234,10 +249,10 @@ def ratio_margin(scores: np.ndarray, denominators: np.ndarray) -> np.ndarray:
 
 
 def _merged_unit(side: SideData, indices: tuple[int, ...]) -> tuple[np.ndarray, sparse.csr_matrix]:
-    weights = side.lengths[list(indices)].astype(np.float32)
-    vector = (weights[:, None] * side.embeddings[list(indices)]).sum(axis=0)
+    weights = side.lengths[list(indices)].astype(np.float64)
+    vector = (weights[:, None] * side.embeddings[list(indices)].astype(np.float64)).sum(axis=0)
     vector /= np.linalg.norm(vector) or 1.0
-    lexical = side.lexical[list(indices)].sum(axis=0)
+    lexical = side.lexical[list(indices)].astype(np.float64).sum(axis=0)
     lexical = sparse.csr_matrix(lexical / (np.linalg.norm(lexical) or 1.0))
     return vector, lexical
 
@@ -258,6 +273,8 @@ def align_pair(a: SideData, b: SideData, params: AlignParams = AlignParams()) ->
         forward_idx, forward_val, back_idx, back_val = nearest(a, b, params)
     else:
         forward_idx, forward_val, back_idx, back_val = candidate_nearest(a, b, params)
+    forward_idx, forward_val = rescored(a, b, forward_idx, params.lexical_weight)
+    back_idx, back_val = rescored(b, a, back_idx, params.lexical_weight)
     k_a, k_b = min(params.k, len(b)), min(params.k, len(a))
     knn_a = forward_val[:, :k_a].mean(axis=1)
     knn_b = back_val[:, :k_b].mean(axis=1)

@@ -49,6 +49,9 @@ class StageContext:
 
     job: JobConfig
     progress: Progress = field(default_factory=Progress)
+    #: What the stage reports (numbers add up across shards). ``stats["notice"]``: one line
+    #: (or a list of lines) the runner logs as a warning and the summary shows, e.g. why a stage
+    #: produced nothing.
     stats: dict[str, Any] = field(default_factory=dict)
     #: A stage sets this to False when its result must not be reused (e.g. a model was missing,
     #: so a later run with the model should recompute).
@@ -99,3 +102,8 @@ class Stage(ABC):
     @abstractmethod
     def run(self, tables: Tables, context: StageContext) -> Tables:
         """Return the tables named in ``writes``, computed from those named in ``reads``."""
+
+    def finish(self, tables: Tables, context: StageContext) -> None:  # noqa: B027 — optional
+        """Job-level check, called once on the whole result (every shard merged, their stats in
+        ``context.stats``) before it is cached: may set ``context.stats["notice"]``, a line the
+        run's log and summary show, or raise to fail the job with nothing kept."""

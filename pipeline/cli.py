@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline.errors import QuotetraceError
@@ -30,7 +31,8 @@ console = Console(stderr=True)
 
 
 def _fail(error: QuotetraceError) -> None:
-    console.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
+    # Escaped: messages hold brackets ("detect.languages [en, vi]") that are no markup.
+    console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, markup=True)
     raise typer.Exit(error.exit_code)
 
 
@@ -115,7 +117,8 @@ def run(
     table.add_column("notes")
     for report in result.reports:
         notes = ", ".join(f"{k}={v}" for k, v in report.stats.items()
-                          if k not in {"cached", "translation_error", "executor"}
+                          if k not in {"cached", "translation_error", "executor", "notice",
+                                       "found_languages"}
                           and not (k in {"shards", "shards_resumed"} and v in {0, 1}))
         table.add_row(report.name, f"{report.seconds:.2f}",
                       ("cached " if report.cached else "") + notes)
@@ -124,6 +127,8 @@ def run(
         f"documents {summary['documents']} · sentences {summary['sentences']} · "
         f"translated {summary['translated']} · pairs {summary['pairs']} · "
         f"quotes {summary['quotes']} · clusters {summary['clusters']}", highlight=False)
+    for line in summary["notices"]:  # e.g. why a stage produced nothing
+        console.print(f"[bold yellow]notice:[/] {escape(line)}", highlight=False, markup=True)
 
 
 @app.command()

@@ -138,6 +138,9 @@ class AlignConfig(Section):
     min_links: int = Field(
         2, gt=0, description="A document pair is aligned when it holds at least this many "
         "corpus-wide links ...")
+    min_link_share: float = Field(
+        0.1, ge=0, le=1, description="... that are also at least this share of the shorter "
+        "document's sentences ...")
     strong_margin: float = Field(
         1.25, description="... or one link of at least this margin.")
     mode: Literal["auto", "parallel", "comparable"] = Field(

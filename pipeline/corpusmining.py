@@ -21,8 +21,9 @@ Here, as in LASER / CCMatrix bitext mining, a sentence's neighbourhood is the wh
 4. **Links**: ``i`` and ``j`` are each other's best margin (each in the other's language) and the
    margin reaches ``min_margin``.
 5. **Story evidence**: a document pair is *supported* when it holds at least ``min_links``
-   links, or one link of margin ≥ ``strong_margin``, or one link and both documents belong to
-   one story (a connected component of such pairs). Only supported pairs are aligned
+   links that are also ``min_link_share`` of the shorter document's sentences, or one link of
+   margin ≥ ``strong_margin``, or one link while both documents belong to one story (a
+   connected component of such pairs). Only supported pairs are aligned
    (:mod:`pipeline.stages.align`); documents of different stories share no such links.
 
 Search. Exact, in query blocks: queries and targets are sorted by (date, document), so under a
@@ -52,6 +53,7 @@ class MiningParams:
     lexical_weight: float = 0.15
     min_margin: float = 1.02
     min_links: int = 2
+    min_link_share: float = 0.1
     strong_margin: float = 1.25
     pairs: str = "cross_document"
     same_outlet: bool = False
@@ -265,7 +267,9 @@ def supported_pairs(corpus: CorpusData, links: list[CorpusLink], params: MiningP
                     ) -> dict[tuple[int, int], list[CorpusLink]]:
     """Document pairs (lower document id first) that the links support, with their links.
 
-    A pair is supported by ``min_links`` links, or one of margin ≥ ``strong_margin``. Supported
+    A pair is supported by ``min_links`` links that are also ``min_link_share`` of the shorter
+    document's sentences (long documents of different stories share a few chance links: short
+    lines of dialogue, greetings), or by one link of margin ≥ ``strong_margin``. Supported
     pairs join their documents into stories (connected components); inside a story, a pair
     with a single link is supported too. One outlet's article often restates another's in a few
     sentences only, and ratio margins shrink where several outlets carry the same sentence, so
@@ -286,8 +290,10 @@ def supported_pairs(corpus: CorpusData, links: list[CorpusLink], params: MiningP
             d = story[d]
         return d
 
+    sizes = np.bincount(corpus.doc, minlength=len(corpus.outlet))
     strong = {pair for pair, found in by_pair.items()
-              if len(found) >= params.min_links
+              if (len(found) >= params.min_links
+                  and len(found) >= params.min_link_share * min(sizes[pair[0]], sizes[pair[1]]))
               or max(link.margin for link in found) >= params.strong_margin}
     for a, b in sorted(strong):
         story[max(root(a), root(b))] = min(root(a), root(b))

@@ -92,7 +92,16 @@ class JobResult:
             "clusters": len(self.tables["clusters"]),
             "seconds": {r.name: round(r.seconds, 3) for r in self.reports},
             "cached": [r.name for r in self.reports if r.cached],
+            "notices": [f"{r.name}: {line}" for r in self.reports for line in notices(r.stats)],
         }
+
+
+def notices(stats: dict[str, Any]) -> list[str]:
+    """The lines of a stage's ``stats["notice"]`` (a string or a list of strings)."""
+    notice = stats.get("notice")
+    if not notice:
+        return []
+    return [notice] if isinstance(notice, str) else [str(line) for line in notice]
 
 
 def build_stages(job: JobConfig, inputs: list[str] | None = None) -> list[Stage]:
@@ -157,7 +166,8 @@ def content_fingerprint(key: str, tables: Tables) -> str:
 
 
 class StageCache:
-    """Completed stage results on disk, one folder per (stage, key), marked done last."""
+    """Completed stage results on disk, one folder per (stage, key), marked done last, with the
+    stage's stats (``stats.json``) so that a cached stage still reports its notice."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -171,11 +181,20 @@ class StageCache:
             return None
         return {name: read_parquet(folder / f"{name}.parquet") for name in stage.writes}
 
-    def save(self, stage: Stage, key: str, tables: Tables) -> None:
+    def load_stats(self, stage: Stage, key: str) -> dict[str, Any]:
+        path = self.folder(stage, key) / "stats.json"
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def save(self, stage: Stage, key: str, tables: Tables,
+             stats: dict[str, Any] | None = None) -> None:
         folder = self.folder(stage, key)
         shutil.rmtree(folder, ignore_errors=True)
         for name in stage.writes:
             write_parquet_atomic(folder / f"{name}.parquet", tables[name])
+        write_json_atomic(folder / "stats.json", json.loads(json.dumps(stats or {}, default=str)))
         (folder / "done").write_text(key)
         for stale in self.root.glob(f"{stage.name}-*"):
             if stale != folder:
@@ -263,6 +282,8 @@ class Runner:
                                        peak_rss_mb()))
             logger.info("stage %s: %.2fs%s %s", stage.name, seconds, " (cached)" if cached else "",
                         json.dumps(context.stats, default=str))
+            for line in notices(context.stats):
+                logger.warning("%s: %s", stage.name, line)
         return JobResult(self.output_dir, reports, tables)
 
     def _run_one(self, stage: Stage, tables: Tables, context: StageContext, key: str | None,
@@ -270,7 +291,8 @@ class Runner:
         if key is not None and use_cache:
             cached = self.cache.load(stage, key)
             if cached is not None:
-                context.stats["cached"] = True
+                notice = self.cache.load_stats(stage, key).get("notice")
+                context.stats.update({"notice": notice} if notice else {}, cached=True)
                 return cached, key, True
         inputs = {name: tables[name] for name in stage.reads}
         with self._progress(stage.name) as progress:
@@ -279,13 +301,14 @@ class Runner:
                 outputs = self._run_sharded(stage, inputs, context, key)
             else:
                 outputs = stage.run(inputs, context)
+        stage.finish(outputs, context)  # the whole result: may fail the job before it is kept
         if key is None:
             return outputs, stage.cache_key({}), False
         if not context.cacheable:
             shutil.rmtree(self.cache.folder(stage, key), ignore_errors=True)
             # Not saved; downstream keys follow the content so they recompute when it changes.
             return outputs, content_fingerprint(key, outputs), False
-        self.cache.save(stage, key, outputs)
+        self.cache.save(stage, key, outputs, context.stats)
         for folder in self.shard_root.glob(f"{stage.name}-*"):
             shutil.rmtree(folder, ignore_errors=True)
         return outputs, key, False

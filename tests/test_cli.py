@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,9 @@ import yaml
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.stages.trace import Trace
 from tests.conftest import SEEDS, job_data
+from tests.language_texts import FRENCH, GERMAN
 
 
 def flat(text: str) -> str:
@@ -150,3 +153,70 @@ def test_unknown_executor_exits_2_listing_the_executors(runner: CliRunner,
     assert result.exit_code == 2
     assert "executor.name" in result.output and "'local' or 'ray'" in result.output
     assert not (tmp_path / "outputs").exists()
+
+
+def german_and_french(tmp_path: Path, tiny_st_dir: Path) -> tuple[Path, Path]:
+    """A job config over one German and one French file, in shards of one document."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "de.txt").write_text(GERMAN, encoding="utf-8")
+    (folder / "fr.txt").write_text(FRENCH, encoding="utf-8")
+    output = tmp_path / "out"
+    data = job_data(output, tiny_st_dir, inputs=[str(folder)], ingest={},
+                    executor={"shard_documents": 1, "concurrency": 1})
+    return write_config(tmp_path, data), output
+
+
+def test_text_outside_detect_languages_exits_3_naming_them(runner: CliRunner, tmp_path: Path,
+                                                           tiny_st_dir: Path) -> None:
+    config, output = german_and_french(tmp_path, tiny_st_dir)
+    for _ in range(2):  # the rerun resumes detect's shards and fails the same way
+        result = runner.invoke(app, ["run", str(config)])
+        assert result.exit_code == 3, result.output
+        text = flat(result.output)
+        assert flat("detect: 100% of the text is in fr, de, outside detect.languages "
+                    "[en, vi]; set detect.languages: [fr, de] (or [] for any), or "
+                    "detect.widen: true") in text
+        assert "Traceback" not in result.output
+        assert [p.name for p in output.glob("*.parquet")] == []
+        assert not (output / "manifest.json").exists()
+    assert "outside detect.languages" in (output / "run.log").read_text(encoding="utf-8")
+
+
+def test_widen_runs_the_job_in_the_languages_found(runner: CliRunner, tmp_path: Path,
+                                                   tiny_st_dir: Path) -> None:
+    import pandas as pd
+
+    config, output = german_and_french(tmp_path, tiny_st_dir)
+    result = runner.invoke(app, ["run", str(config), "--set", "detect.widen=true"])
+    assert result.exit_code == 0, result.output
+    documents = pd.read_parquet(output / "documents.parquet")
+    assert dict(zip(documents["doc_id"], documents["lang"], strict=True)) == {"de": "de",
+                                                                            "fr": "fr"}
+    assert flat("notice: detect: 2 of 2 documents (100% of the text) are in fr, de") \
+        in flat(result.output)
+
+
+def test_a_stage_notice_reaches_the_summary_and_the_log(runner: CliRunner, tmp_path: Path,
+                                                        tiny_st_dir: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    notice = "0 clusters: nothing [quoted] twice"
+    run_trace = Trace.run
+
+    def run_with_notice(self: Trace, tables: Any, context: Any) -> Any:
+        outputs = run_trace(self, tables, context)
+        context.stats["notice"] = notice
+        return outputs
+
+    monkeypatch.setattr(Trace, "run", run_with_notice)
+    output = tmp_path / "out"
+    config = write_config(tmp_path, job_data(output, tiny_st_dir))
+    for attempt in range(2):  # the rerun takes trace from the cache and still says why
+        result = runner.invoke(app, ["run", str(config)])
+        assert result.exit_code == 0, result.output
+        assert flat(f"notice: trace: {notice}") in flat(result.output)
+        log = (output / "run.log").read_text(encoding="utf-8")
+        assert log.count(f"WARNING trace: {notice}") == attempt + 1
+        manifest = json.loads((output / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["summary"]["notices"] == [f"trace: {notice}"]
+    assert "trace" in manifest["summary"]["cached"]

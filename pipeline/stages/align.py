@@ -134,6 +134,7 @@ class Align(Stage):
         mining = MiningParams(
             k=config.k, candidates=config.candidates, lexical_weight=config.lexical_weight,
             min_margin=config.evidence_min_margin, min_links=config.min_links,
+            min_link_share=config.min_link_share,
             strong_margin=config.strong_margin, pairs=config.pairs,
             same_outlet=config.same_outlet, date_window_days=config.date_window_days)
 

