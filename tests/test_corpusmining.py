@@ -1,0 +1,141 @@
+"""corpusmining on synthetic embeddings: stories found from links, eligibility, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+import pipeline.corpusmining as corpusmining
+from pipeline.corpusmining import (
+    CorpusData,
+    CorpusLink,
+    MiningParams,
+    monotone_share,
+    mutual_links,
+    search,
+    supported_pairs,
+)
+
+DIM = 48
+DENSE = MiningParams(lexical_weight=0.0, min_margin=1.0, k=3, candidates=8)
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    rows = np.asarray(rows, dtype=np.float64)
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def corpus_of(docs: list[np.ndarray], outlet=None, lang=None, day=None) -> CorpusData:
+    """One document per array of sentence vectors; by default each its own outlet, one language."""
+    embeddings = np.concatenate(docs)
+    doc = np.concatenate([np.full(len(d), n) for n, d in enumerate(docs)]).astype(np.int64)
+    count = len(docs)
+    return CorpusData(
+        embeddings, sparse.csr_matrix((len(doc), 1), dtype=np.float32), doc,
+        np.arange(count) if outlet is None else np.asarray(outlet),
+        np.zeros(count, dtype=np.int64) if lang is None else np.asarray(lang),
+        np.arange(count), np.full(count, np.nan) if day is None else np.asarray(day, float))
+
+
+def stories(count: int = 5, size: int = 12, noise: float = 0.08, seed: int = 0):
+    """``count`` stories, each one document and a shuffled, perturbed rendition of it."""
+    rng = np.random.default_rng(seed)
+    docs = []
+    for _ in range(count):
+        topic = rng.normal(size=DIM)
+        original = unit(topic * 0.6 + rng.normal(size=(size, DIM)))
+        rendition = unit(original[rng.permutation(size)] + noise * rng.normal(size=(size, DIM)))
+        docs += [original, rendition]
+    return docs
+
+
+def test_links_and_supported_pairs_stay_within_stories() -> None:
+    corpus = corpus_of(stories())
+    links = mutual_links(corpus, search(corpus, DENSE), DENSE.min_margin)
+    assert len(links) > 40
+    assert all(corpus.doc[link.i] // 2 == corpus.doc[link.j] // 2 for link in links)
+    assert sorted(supported_pairs(corpus, links, DENSE)) == [(0, 1), (2, 3), (4, 5), (6, 7),
+                                                            (8, 9)]
+
+
+def test_neighbours_are_eligible_only() -> None:
+    docs = stories(count=3)
+    # documents 0 and 1 share an outlet; documents 2..5 are in language 1 except 5 (language 0)
+    corpus = corpus_of(docs, outlet=[0, 0, 1, 2, 3, 4], lang=[0, 0, 1, 1, 1, 0],
+                       day=[0, 0, 30, 30, 30, np.nan])
+    for params in (DENSE, MiningParams(**{**DENSE.__dict__, "pairs": "cross_language"}),
+                   MiningParams(**{**DENSE.__dict__, "date_window_days": 7})):
+        found = search(corpus, params)
+        for i in range(len(corpus)):
+            for j in found.index[i].ravel():
+                if j < 0:
+                    continue
+                a, b = corpus.doc[i], corpus.doc[j]
+                assert a != b and corpus.outlet[a] != corpus.outlet[b]
+                if params.pairs == "cross_language":
+                    assert corpus.lang[a] != corpus.lang[b]
+                if params.date_window_days is not None and not np.isnan(corpus.day[[a, b]]).any():
+                    assert abs(corpus.day[a] - corpus.day[b]) <= 7
+
+
+def test_search_does_not_depend_on_block_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = corpus_of(stories(count=4), day=[0, 1, 2, 3, 9, 10, 11, 12])
+    params = MiningParams(**{**DENSE.__dict__, "date_window_days": 3})
+    whole = search(corpus, params)
+    monkeypatch.setattr(corpusmining, "MAX_BLOCK_ROWS", 5)
+    monkeypatch.setattr(corpusmining, "BLOCK_CELLS", 40)
+    blocked = search(corpus, params)
+    assert np.array_equal(whole.index, blocked.index)
+    assert np.array_equal(np.round(whole.score, 9), np.round(blocked.score, 9))
+    assert mutual_links(corpus, whole, 1.0) == mutual_links(corpus, blocked, 1.0)
+
+
+def test_a_sentence_like_everything_gets_no_link() -> None:
+    docs = stories(count=4, seed=3)
+    hub = unit(np.concatenate(docs).mean(axis=0, keepdims=True))
+    docs[0] = np.concatenate([docs[0], hub])  # close to every sentence, restating none
+    corpus = corpus_of(docs)
+    found = search(corpus, DENSE)
+    hub_id = len(docs[0]) - 1
+    links = mutual_links(corpus, found, 1.0)
+    assert len(links) > 30 and not [link for link in links if hub_id in (link.i, link.j)]
+
+
+def test_a_story_lends_support_to_its_weak_pairs() -> None:
+    corpus = corpus_of([np.eye(DIM, dtype=np.float32)[:10]] * 4)
+    strong = [CorpusLink(n, 10 + n, 0.9, 1.05) for n in range(5)]  # documents 0-1
+    strong += [CorpusLink(20 + n, 30 + n, 0.9, 1.05) for n in range(5)]  # documents 2-3
+    weak = [CorpusLink(1, 21, 0.8, 1.01)]  # one link joins documents 0 and 2
+    params = MiningParams(min_links=2, strong_margin=1.3)
+    assert sorted(supported_pairs(corpus, strong + weak, params)) == [(0, 1), (2, 3)]
+    bridge = [CorpusLink(12, 32, 0.9, 1.4)]  # documents 1-3 by one strong link
+    assert sorted(supported_pairs(corpus, strong + weak + bridge, params)) == [
+        (0, 1), (0, 2), (1, 3), (2, 3)]
+
+
+def test_few_chance_links_between_long_documents_are_no_story() -> None:
+    corpus = corpus_of([np.eye(DIM, dtype=np.float32)[:40]] * 2)
+    chance = [CorpusLink(n, 40 + n, 0.8, 1.01) for n in range(3)]
+    assert supported_pairs(corpus, chance, MiningParams(min_links=2, min_link_share=0.1)) == {}
+    assert supported_pairs(corpus, chance, MiningParams(min_links=2, min_link_share=0.05))
+
+
+def test_monotone_share() -> None:
+    position = np.arange(20)
+    ordered = [CorpusLink(i, 10 + i, 0.9, 1.1) for i in range(10)]
+    share, chain = monotone_share(ordered, position % 10)
+    assert share == 1.0 and chain == list(range(10))
+    reversed_links = [CorpusLink(i, 19 - i, 0.9, 1.1) for i in range(10)]
+    assert monotone_share(reversed_links, position % 10)[0] == pytest.approx(0.1)
+    assert monotone_share([], position) == (0.0, [])
+
+
+def test_empty_and_one_language_corpora() -> None:
+    empty = CorpusData(np.zeros((0, DIM), np.float32), sparse.csr_matrix((0, 1)),
+                       np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64),
+                       np.zeros(0, np.int64), np.zeros(0))
+    assert mutual_links(empty, search(empty, DENSE), 1.0) == []
+    corpus = corpus_of(stories(count=2), lang=[0, 0, 0, 0])
+    params = MiningParams(**{**DENSE.__dict__, "pairs": "cross_language"})
+    assert mutual_links(corpus, search(corpus, params), 1.0) == []
