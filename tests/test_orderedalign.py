@@ -6,7 +6,7 @@ import numpy as np
 from scipy import sparse
 
 from pipeline.alignlib import SideData
-from pipeline.orderedalign import OrderedParams, alignment_types, align_ordered, band_limits
+from pipeline.orderedalign import OrderedParams, align_ordered, alignment_types, band_limits
 
 DIM = 64
 
@@ -19,6 +19,18 @@ def unit(rows: np.ndarray) -> np.ndarray:
 def side(vectors: np.ndarray, lengths: np.ndarray) -> SideData:
     return SideData(np.asarray(vectors, np.float32), sparse.csr_matrix((len(vectors), 1)),
                     np.asarray(lengths, np.float32))
+
+
+def render(rng: np.random.Generator, meaning: np.ndarray, lengths: np.ndarray, count: int,
+           flip: bool) -> tuple[list[np.ndarray], list[float]]:
+    """``count`` sentences carrying ``meaning``'s parts; ``flip`` cuts them at other places."""
+    parts = len(meaning)
+    groups = np.array_split(np.arange(parts), count)
+    if flip:
+        groups = [parts - 1 - g[::-1] for g in groups[::-1]]
+    vectors = [(meaning[g] * lengths[g, None]).sum(0) / lengths[g].sum()
+               + 0.15 * rng.normal(size=DIM) for g in groups]
+    return vectors, [float(lengths[g].sum()) for g in groups]
 
 
 def translation(seed: int = 0, units: int = 60):
@@ -36,21 +48,13 @@ def translation(seed: int = 0, units: int = 60):
         meaning = rng.normal(size=(parts, DIM))
         lengths = rng.integers(40, 160, parts).astype(float)
 
-        def render(count: int, flip: bool) -> tuple[list[np.ndarray], list[float]]:
-            groups = np.array_split(np.arange(parts), count)
-            if flip:  # the other side cuts the same meaning at other places
-                groups = [parts - 1 - g[::-1] for g in groups[::-1]]
-            vectors = [(meaning[g] * lengths[g, None]).sum(0) / lengths[g].sum()
-                       + 0.15 * rng.normal(size=DIM) for g in groups]
-            return vectors, [float(lengths[g].sum()) for g in groups]
-
         start_a, start_b = len(a_vec), len(b_vec)
         if size_a:
-            vectors, chars = render(size_a, False)
+            vectors, chars = render(rng, meaning, lengths, size_a, False)
             a_vec += vectors
             a_len += chars
         if size_b:
-            vectors, chars = render(size_b, True)
+            vectors, chars = render(rng, meaning, lengths, size_b, True)
             b_vec += vectors
             b_len += [c * 1.2 for c in chars]  # the target language runs longer
         gold.append((tuple(range(start_a, len(a_vec))), tuple(range(start_b, len(b_vec)))))
