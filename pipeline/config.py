@@ -150,7 +150,9 @@ class AlignConfig(Section):
         "the pair's corpus links keep one order (parallel_min_order) and cover enough of the "
         "shorter document (parallel_min_coverage).")
     parallel_min_order: float = Field(
-        0.9, ge=0, le=1, description="auto: least share of links on one increasing chain.")
+        0.75, ge=0, le=1, description="auto: least share of links on one increasing chain "
+        "(a translation's chance links to repeated lines break its order a little; reordered "
+        "news stays near 2/sqrt(links)).")
     parallel_min_coverage: float = Field(
         0.3, ge=0, le=1, description="auto: least share of the shorter document's sentences "
         "with a corpus link.")

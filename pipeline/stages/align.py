@@ -25,17 +25,16 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from pipeline.alignlib import AlignParams, Link, SideData, align_pair
+from pipeline.alignlib import AlignParams
 from pipeline.base import Stage, StageContext, Tables
-from pipeline.corpusmining import (
-    CorpusData,
-    MiningParams,
-    monotone_share,
-    mutual_links,
-    search,
-    supported_pairs,
+from pipeline.corpusalign import (
+    CorpusAlignParams,
+    align_planned,
+    document_side,
+    plan_pairs,
 )
-from pipeline.orderedalign import OrderedParams, align_ordered
+from pipeline.corpusmining import CorpusData, MiningParams
+from pipeline.orderedalign import OrderedParams
 from pipeline.text import word_tokens
 
 COLUMNS = ["doc_a", "sent_ids_a", "text_a", "doc_b", "sent_ids_b", "text_b", "score", "margin",
@@ -74,18 +73,6 @@ def document_facts(documents: pd.DataFrame, doc_ids: list[str]) -> dict[str, np.
     return {"outlet": _codes(outlets), "lang": _codes(list(table["lang"].fillna(""))),
             "stem": _codes([d.rsplit(".", 1)[0] for d in doc_ids]),
             "day": day.to_numpy(dtype=np.float64, na_value=np.nan)}
-
-
-def classify(links, position: np.ndarray, size_a: int, size_b: int, mode: str,
-             min_order: float, min_coverage: float) -> tuple[str, list[tuple[int, int]]]:
-    """``parallel`` or ``comparable``, and the anchors (positions on the monotone chain)."""
-    share, chain = monotone_share(links, position)
-    anchors = [(int(position[links[n].i]), int(position[links[n].j])) for n in chain]
-    if mode != "auto":
-        return mode, anchors
-    coverage = len(links) / max(min(size_a, size_b), 1)
-    parallel = len(links) >= 3 and share >= min_order and coverage >= min_coverage
-    return ("parallel" if parallel else "comparable"), anchors
 
 
 def why_empty(documents: pd.DataFrame, sentences: int, config, links: int) -> str:
@@ -127,43 +114,35 @@ class Align(Stage):
         embeddings = (np.stack(stored.loc[sentences["sent_id"]].to_numpy()).astype(np.float32)
                       if len(sentences) else np.zeros((0, 1), dtype=np.float32))
         doc = sentences["doc_id"].map(doc_index).to_numpy(dtype=np.int64)
-        position = sentences.groupby("doc_id", sort=False).cumcount().to_numpy(dtype=np.int64)
         facts = document_facts(documents, doc_ids)
         corpus = CorpusData(embeddings, lexical_matrix(matching_text), doc, facts["outlet"],
                             facts["lang"], facts["stem"], facts["day"])
         mining = MiningParams(
             k=config.k, candidates=config.candidates, lexical_weight=config.lexical_weight,
             min_margin=config.evidence_min_margin, min_links=config.min_links,
-            min_link_share=config.min_link_share,
-            strong_margin=config.strong_margin, pairs=config.pairs,
-            same_outlet=config.same_outlet, date_window_days=config.date_window_days)
+            min_link_share=config.min_link_share, strong_margin=config.strong_margin,
+            pairs=config.pairs, same_outlet=config.same_outlet,
+            date_window_days=config.date_window_days)
+        params = CorpusAlignParams(
+            mining=mining,
+            pair=AlignParams(**config.model_dump(include=set(AlignParams.__dataclass_fields__))),
+            ordered=OrderedParams(max_align=config.max_align, band=config.band, skip=config.skip),
+            mode=config.mode, parallel_min_order=config.parallel_min_order,
+            parallel_min_coverage=config.parallel_min_coverage)
 
-        languages = len(set(facts["lang"].tolist()))
-        context.progress.total(len(sentences) * max(languages, 1))
-        neighbours = search(corpus, mining, progress=context.progress.advance)
-        links = mutual_links(corpus, neighbours, mining.min_margin)
-        supported = supported_pairs(corpus, links, mining)
-        context.progress.total(len(sentences) * max(languages, 1) + len(supported))
+        searched = len(sentences) * max(len(set(facts["lang"].tolist())), 1)
+        context.progress.total(searched)
+        plan = plan_pairs(corpus, params, progress=context.progress.advance)
+        context.progress.total(searched + len(plan.pairs))
 
         lengths = np.array([len(t) for t in sentences["text"]], dtype=np.float32)
         starts = np.searchsorted(doc, np.arange(len(doc_ids) + 1))
-
-        def side(d: int) -> SideData:
-            rows = slice(starts[d], starts[d + 1])
-            return SideData(embeddings[rows], corpus.lexical[rows], lengths[rows])
-
-        params = AlignParams(**config.model_dump(include=set(AlignParams.__dataclass_fields__)))
-        ordered = OrderedParams(max_align=config.max_align, band=config.band, skip=config.skip)
         sent_ids, texts = sentences["sent_id"].tolist(), sentences["text"].tolist()
         out = []
-        kinds = {"parallel": 0, "comparable": 0}
-        for (a, b), pair_links in supported.items():
-            mode, anchors = classify(pair_links, position, starts[a + 1] - starts[a],
-                                     starts[b + 1] - starts[b], config.mode,
-                                     config.parallel_min_order, config.parallel_min_coverage)
-            kinds[mode] += 1
-            found: list[Link] = (align_ordered(side(a), side(b), anchors, ordered)
-                                 if mode == "parallel" else align_pair(side(a), side(b), params))
+        for pair in plan.pairs:
+            a, b = pair.a, pair.b
+            found = align_planned(document_side(corpus, lengths, a),
+                                  document_side(corpus, lengths, b), pair, params)
             for link in found:
                 ia = [starts[a] + i for i in link.a]
                 ib = [starts[b] + j for j in link.b]
@@ -177,10 +156,11 @@ class Align(Stage):
                 })
             context.progress.advance()
         alignments = pd.DataFrame(out, columns=COLUMNS)
-        context.stats.update(pairs=len(alignments), document_pairs=len(supported),
-                             parallel_pairs=kinds["parallel"],
-                             comparable_pairs=kinds["comparable"], corpus_links=len(links))
+        modes = [pair.mode for pair in plan.pairs]
+        context.stats.update(pairs=len(alignments), document_pairs=len(plan.pairs),
+                             parallel_pairs=modes.count("parallel"),
+                             comparable_pairs=modes.count("comparable"), corpus_links=plan.links)
         if len(alignments) == 0:
-            context.stats["notice"] = why_empty(documents, len(sentences), config, len(links))
+            context.stats["notice"] = why_empty(documents, len(sentences), config, plan.links)
             context.logger.warning("align: %s", context.stats["notice"])
         return {"alignments": alignments}

@@ -1,0 +1,110 @@
+"""Align a whole corpus: mine it once, then align each document pair it supports, as a
+translation or as comparable news. The orchestration of three algorithm modules, model-free.
+
+1. :mod:`pipeline.corpusmining` finds corpus-wide links and the document pairs they support
+   (:func:`plan_pairs`).
+2. Each supported pair is classified from its own links: *parallel* (a translation) when nearly
+   all of them lie on one increasing chain (``parallel_min_order``), there are at least
+   ``PARALLEL_MIN_LINKS`` of them and they cover ``parallel_min_coverage`` of the shorter
+   document; *comparable* (reordered news) otherwise. ``mode`` forces one.
+3. :func:`align_planned` aligns one pair: :func:`pipeline.orderedalign.align_ordered` anchored
+   on the chain for parallel pairs, :func:`pipeline.alignlib.align_pair` for comparable ones.
+   Pairs are independent, so an executor may run them anywhere, in any grouping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipeline.alignlib import AlignParams, Link, SideData, align_pair
+from pipeline.corpusmining import (
+    CorpusData,
+    CorpusLink,
+    MiningParams,
+    monotone_share,
+    mutual_links,
+    search,
+    supported_pairs,
+)
+from pipeline.orderedalign import OrderedParams, align_ordered
+
+#: Fewer links than this say nothing about order (3 random links are in order 1 time in 6), so
+#: such a pair is aligned as comparable news under ``mode: auto``.
+PARALLEL_MIN_LINKS = 6
+
+
+@dataclass(frozen=True)
+class CorpusAlignParams:
+    mining: MiningParams = field(default_factory=MiningParams)
+    pair: AlignParams = field(default_factory=AlignParams)
+    ordered: OrderedParams = field(default_factory=OrderedParams)
+    mode: str = "auto"
+    parallel_min_order: float = 0.75
+    parallel_min_coverage: float = 0.3
+
+
+@dataclass(frozen=True)
+class PairPlan:
+    """A supported document pair (``a < b``), how to align it, and its anchors (positions)."""
+
+    a: int
+    b: int
+    mode: str
+    anchors: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    pairs: list[PairPlan]
+    links: int
+
+
+def classify(links: list[CorpusLink], position: np.ndarray, size_a: int, size_b: int,
+             params: CorpusAlignParams) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """``parallel`` or ``comparable``, and the anchors (positions on the monotone chain)."""
+    share, chain = monotone_share(links, position)
+    anchors = tuple((int(position[links[n].i]), int(position[links[n].j])) for n in chain)
+    if params.mode != "auto":
+        return params.mode, anchors
+    coverage = len(links) / max(min(size_a, size_b), 1)
+    parallel = (len(links) >= PARALLEL_MIN_LINKS and share >= params.parallel_min_order
+                and coverage >= params.parallel_min_coverage)
+    return ("parallel" if parallel else "comparable"), anchors
+
+
+def positions(corpus: CorpusData) -> np.ndarray:
+    """Each sentence's position within its document (sentences are grouped by document)."""
+    starts = np.searchsorted(corpus.doc, corpus.doc)
+    return np.arange(len(corpus.doc)) - starts
+
+
+def plan_pairs(corpus: CorpusData, params: CorpusAlignParams,
+               progress: Callable[[int], None] | None = None) -> Plan:
+    """Steps 1 and 2 of the module doc: the supported document pairs and how to align each."""
+    neighbours = search(corpus, params.mining, progress)
+    links = mutual_links(corpus, neighbours, params.mining.min_margin)
+    position = positions(corpus)
+    sizes = np.bincount(corpus.doc, minlength=len(corpus.outlet))
+    plans = []
+    for (a, b), pair_links in supported_pairs(corpus, links, params.mining).items():
+        mode, anchors = classify(pair_links, position, int(sizes[a]), int(sizes[b]), params)
+        plans.append(PairPlan(a, b, mode, anchors))
+    return Plan(plans, len(links))
+
+
+def document_side(corpus: CorpusData, lengths: np.ndarray, doc: int) -> SideData:
+    """One document's sentences as :class:`pipeline.alignlib.SideData`."""
+    start, stop = np.searchsorted(corpus.doc, [doc, doc + 1])
+    return SideData(corpus.embeddings[start:stop], corpus.lexical[start:stop],
+                    lengths[start:stop])
+
+
+def align_planned(a: SideData, b: SideData, plan: PairPlan, params: CorpusAlignParams
+                  ) -> list[Link]:
+    """Step 3: the links of one planned pair, as sentence positions within each document."""
+    if plan.mode == "parallel":
+        return align_ordered(a, b, list(plan.anchors), params.ordered)
+    return align_pair(a, b, params.pair)
