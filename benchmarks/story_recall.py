@@ -6,7 +6,9 @@ The story of each document comes from the corpus's ``metadata.csv`` (benchmarks/
 writes it). A document pair is *linked* when ``alignments.parquet`` holds at least one link
 between its documents with a sentence on both sides. Recall: the share of same-story pairs from
 different outlets (and, under ``align.pairs: cross_language``, different languages) that are
-linked; precision: the share of linked pairs that are same-story. Prints one JSON line.
+linked (also over same-language pairs alone: the hashing backend of configs/scale.yaml cannot
+match a sentence with its translation); precision: the share of linked pairs that are
+same-story. Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -34,9 +36,13 @@ def story_scores(documents: pd.DataFrame, alignments: pd.DataFrame, story: pd.Se
                        zip(alignments["sent_ids_a"], alignments["sent_ids_b"], strict=True)]]
     linked = {tuple(sorted(p)) for p in zip(both["doc_a"], both["doc_b"], strict=True)}
     same = {p for p in linked if story.get(p[0]) == story.get(p[1])}
+    monolingual = {p for p in wanted if lang[p[0]] == lang[p[1]]}
     return {"story_pairs": len(wanted), "linked_pairs": len(linked),
             "found": len(wanted & linked),
             "recall": round(len(wanted & linked) / len(wanted), 4) if wanted else None,
+            "same_language_pairs": len(monolingual),
+            "recall_same_language": (round(len(monolingual & linked) / len(monolingual), 4)
+                                     if monolingual else None),
             "precision": round(len(same) / len(linked), 4) if linked else None}
 
 

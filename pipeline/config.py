@@ -135,6 +135,9 @@ class AlignConfig(Section):
     evidence_min_margin: float = Field(
         1.0, description="Corpus-wide mining: mutual-best links with at least this ratio margin "
         "are evidence that two documents tell one story.")
+    evidence_min_score: float = Field(
+        0.0, description="... and at least this similarity (for embedders whose similarities "
+        "of unrelated sentences are near 0, such as the hashing backend across languages).")
     min_links: int = Field(
         2, gt=0, description="A document pair is aligned when it holds at least this many "
         "corpus-wide links ...")

@@ -85,7 +85,7 @@ def plan_pairs(corpus: CorpusData, params: CorpusAlignParams,
                progress: Callable[[int], None] | None = None) -> Plan:
     """Steps 1 and 2 of the module doc: the supported document pairs and how to align each."""
     neighbours = search(corpus, params.mining, progress)
-    links = mutual_links(corpus, neighbours, params.mining.min_margin)
+    links = mutual_links(corpus, neighbours, params.mining.min_margin, params.mining.min_score)
     position = positions(corpus)
     sizes = np.bincount(corpus.doc, minlength=len(corpus.outlet))
     plans = []

@@ -18,8 +18,8 @@ Here, as in LASER / CCMatrix bitext mining, a sentence's neighbourhood is the wh
    knn(j→L_i)) / 2)``, ``knn(x→L)`` being the mean of ``x``'s ``k`` best eligible similarities in
    language ``L``. A sentence that resembles many unrelated sentences (boilerplate, one-topic
    news, a generic quote) gets a low margin everywhere.
-4. **Links**: ``i`` and ``j`` are each other's best margin (each in the other's language) and the
-   margin reaches ``min_margin``.
+4. **Links**: ``i`` and ``j`` are each other's best margin in each other's document (so every
+   copy of a republished sentence links to every other) and the margin reaches ``min_margin``.
 5. **Story evidence**: a document pair is *supported* when it holds at least ``min_links``
    links that are also ``min_link_share`` of the shorter document's sentences, or one link of
    margin ≥ ``strong_margin``, or one link while both documents belong to one story (a
@@ -52,6 +52,7 @@ class MiningParams:
     candidates: int = 16
     lexical_weight: float = 0.15
     min_margin: float = 1.02
+    min_score: float = 0.0
     min_links: int = 2
     min_link_share: float = 0.1
     strong_margin: float = 1.25
@@ -241,26 +242,38 @@ def margins(corpus: CorpusData, neighbours: Neighbours) -> np.ndarray:
     return np.where(ok, ratio, -np.inf)
 
 
-def mutual_links(corpus: CorpusData, neighbours: Neighbours, min_margin: float
-                 ) -> list[CorpusLink]:
-    """Pairs that are each other's best margin, with margin ≥ ``min_margin``, sorted (i, j)."""
+def mutual_links(corpus: CorpusData, neighbours: Neighbours, min_margin: float,
+                 min_score: float = 0.0) -> list[CorpusLink]:
+    """Pairs that are each other's best margin in each other's document, with margin ≥
+    ``min_margin`` and similarity ≥ ``min_score``, sorted by (i, j); both must be among each
+    other's corpus-wide candidates. (A ratio of two near-zero similarities is noise: an
+    embedder that cannot match across two languages gives unrelated sentences high margins.)
+
+    Best *per document*, not per corpus: a wire story republished by five outlets puts five
+    equal copies of a sentence among its candidates, and a single corpus-wide best would link
+    only one of them; here each copy links to every other.
+    """
     if len(corpus) == 0 or neighbours.index.shape[2] == 0:
         return []
     margin = margins(corpus, neighbours)
-    best_slot = margin.argmax(axis=2)[:, :, None]  # first of equal margins: higher similarity
-    best = np.take_along_axis(neighbours.index, best_slot, axis=2)[:, :, 0]
-    best_margin = np.take_along_axis(margin, best_slot, axis=2)[:, :, 0]
-    best_score = np.take_along_axis(neighbours.score, best_slot, axis=2)[:, :, 0]
-    sentence_lang = corpus.lang[corpus.doc]
-    links = []
-    rows, langs = np.nonzero(np.isfinite(best_margin) & (best_margin >= min_margin))
-    for i, lang in zip(rows.tolist(), langs.tolist(), strict=True):
-        j = int(best[i, lang])
-        # margin and score are symmetric, so each mutual pair is taken once, from its lower id
-        if i < j and best[j, sentence_lang[i]] == i:
-            links.append(CorpusLink(i, j, float(best_score[i, lang]),
-                                    float(best_margin[i, lang])))
-    return sorted(links, key=lambda link: (link.i, link.j))
+    found = np.isfinite(margin)
+    rows = np.broadcast_to(np.arange(len(corpus))[:, None, None], margin.shape)[found]
+    cols, values = neighbours.index[found], margin[found]
+    scores = neighbours.score[found]
+    # Best candidate of every sentence in every other document: highest margin, then the
+    # higher similarity (slots are ordered by it), then the lower id.
+    order = np.lexsort((cols, -scores, -values, corpus.doc[cols], rows))
+    rows, cols, values, scores = rows[order], cols[order], values[order], scores[order]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (corpus.doc[cols[1:]] != corpus.doc[cols[:-1]])
+    rows, cols, values, scores = rows[first], cols[first], values[first], scores[first]
+    n = np.int64(len(corpus))
+    best = rows * n + cols
+    mutual = (np.isin(cols * n + rows, best) & (rows < cols) & (values >= min_margin)
+              & (scores >= min_score))
+    # margin and score are symmetric, so each mutual pair is taken once, from its lower id
+    return [CorpusLink(int(i), int(j), float(score), float(value)) for i, j, value, score in
+            zip(rows[mutual], cols[mutual], values[mutual], scores[mutual], strict=True)]
 
 
 def supported_pairs(corpus: CorpusData, links: list[CorpusLink], params: MiningParams

@@ -119,7 +119,8 @@ class Align(Stage):
                             facts["lang"], facts["stem"], facts["day"])
         mining = MiningParams(
             k=config.k, candidates=config.candidates, lexical_weight=config.lexical_weight,
-            min_margin=config.evidence_min_margin, min_links=config.min_links,
+            min_margin=config.evidence_min_margin, min_score=config.evidence_min_score,
+            min_links=config.min_links,
             min_link_share=config.min_link_share, strong_margin=config.strong_margin,
             pairs=config.pairs, same_outlet=config.same_outlet,
             date_window_days=config.date_window_days)
