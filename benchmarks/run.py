@@ -109,8 +109,8 @@ def bench_embed(args: argparse.Namespace) -> Iterator[Record]:
     from sentence_transformers import SentenceTransformer
 
     from pipeline.config import EmbedConfig
+    from pipeline.models.embedder import Embedder, EmbeddingCache
     from pipeline.models.paths import resolve_model
-    from pipeline.stages.embed import Embedder, EmbeddingCache
 
     config = EmbedConfig()  # the seeds job's embed section: e5-small, prompt "query", batch 32
     texts, data = embed_texts(args.embed_sentences)

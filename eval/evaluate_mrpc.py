@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 3
 
-    from pipeline.stages.embed import Embedder
+    from pipeline.models.embedder import Embedder
 
     first, second, gold = load_pairs(args.corpus)
     embedder = Embedder(args.model, args.prompt, 64, args.cache)

@@ -58,7 +58,7 @@ def _load(output_dir: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
 
 def trace(output_dir: Path, text: str, top_k: int = 3, model: str | None = None) -> dict:
     """Clusters of the job in ``output_dir`` whose renditions state ``text`` (best first)."""
-    from pipeline.stages.embed import Embedder
+    from pipeline.models.embedder import Embedder
 
     output_dir = Path(output_dir)
     tables, manifest = _load(output_dir)

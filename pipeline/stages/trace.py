@@ -403,7 +403,7 @@ class Trace(Stage):
         return embedding_cache_root(self.job.embed.cache_dir)
 
     def run(self, tables: Tables, context: StageContext) -> Tables:
-        from pipeline.stages.embed import Embedder
+        from pipeline.models.embedder import Embedder
 
         config = self.job.trace
         quotes = tables["quotes"].sort_values("quote_id", kind="stable").reset_index(drop=True)

@@ -11,7 +11,7 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
 from pipeline.models.onnx_embedding import OnnxEncoder  # noqa: E402
-from pipeline.stages.embed import Embedder  # noqa: E402
+from pipeline.models.embedder import Embedder  # noqa: E402
 from tests.tiny_models import generate_corpus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.stages.embed import Embedder
+from pipeline.models.embedder import Embedder
 
 VI = "Tổng thống Putin nhấn mạnh sự tương đồng trong quan điểm giữa hai nước."
 

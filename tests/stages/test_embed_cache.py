@@ -11,9 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import pipeline.stages.embed as embed_module
+import pipeline.models.embedder as embed_module
+from pipeline.models.embedder import Embedder, EmbeddingCache, text_key
 from pipeline.models.paths import cache_home, embedding_cache_root
-from pipeline.stages.embed import Embed, Embedder, EmbeddingCache, text_key
+from pipeline.stages.embed import Embed
 
 
 def keys_and_vectors(count: int, start: int = 0, dim: int = 8) -> tuple[list[str], np.ndarray]:
