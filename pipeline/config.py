@@ -164,7 +164,11 @@ class AlignConfig(Section):
     band: int = Field(
         8, gt=0, description="parallel: DP columns searched either side of the anchored path.")
     skip: float = Field(
-        -0.1, le=0, description="parallel: score of leaving a sentence unaligned (1-0 / 0-1).")
+        -0.1, ge=-1, le=1, description="parallel: score of leaving a sentence unaligned (1-0 / "
+        "0-1) ...")
+    skip_unmatched: float = Field(
+        0.0, ge=-1, le=1, description="... or, for a sentence without any candidate of ratio "
+        "margin ≥ 1 in the other document (a sentence the translator dropped), this.")
     exact_pair_max: int = Field(
         8192, gt=0, description="Within a document pair: up to this many sentences on the larger "
         "side, every similarity is computed; above it, candidates come from FAISS (HNSW) dense "

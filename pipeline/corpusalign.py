@@ -24,6 +24,8 @@ from pipeline.corpusmining import (
     CorpusData,
     CorpusLink,
     MiningParams,
+    Neighbours,
+    margins,
     monotone_share,
     mutual_links,
     search,
@@ -34,6 +36,7 @@ from pipeline.orderedalign import OrderedParams, align_ordered
 #: Fewer links than this say nothing about order (3 random links are in order 1 time in 6), so
 #: such a pair is aligned as comparable news under ``mode: auto``.
 PARALLEL_MIN_LINKS = 6
+UNMATCHED_QUANTILE = 0.2
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,10 @@ class PairPlan:
     b: int
     mode: str
     anchors: tuple[tuple[int, int], ...]
+    #: parallel pairs: which sentences of each document have a candidate in the other one
+    #: with a ratio margin ≥ 1 (see :func:`pipeline.orderedalign.align_ordered`)
+    matched_a: tuple[bool, ...] = ()
+    matched_b: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,10 +96,27 @@ def plan_pairs(corpus: CorpusData, params: CorpusAlignParams,
     position = positions(corpus)
     sizes = np.bincount(corpus.doc, minlength=len(corpus.outlet))
     plans = []
+    margin = None
     for (a, b), pair_links in supported_pairs(corpus, links, params.mining).items():
         mode, anchors = classify(pair_links, position, int(sizes[a]), int(sizes[b]), params)
-        plans.append(PairPlan(a, b, mode, anchors))
+        if mode == "parallel":
+            margin = margins(corpus, neighbours) if margin is None else margin
+            floor = float(np.quantile([link.margin for link in pair_links], UNMATCHED_QUANTILE))
+            plans.append(PairPlan(a, b, mode, anchors,
+                                  matched(corpus, neighbours, margin, a, b, floor),
+                                  matched(corpus, neighbours, margin, b, a, floor)))
+        else:
+            plans.append(PairPlan(a, b, mode, anchors))
     return Plan(plans, len(links))
+
+
+def matched(corpus: CorpusData, neighbours: Neighbours, margin: np.ndarray, doc: int,
+            other: int, floor: float) -> tuple[bool, ...]:
+    """Per sentence of ``doc``: has it a candidate in ``other`` with a ratio margin ≥ floor?"""
+    start, stop = np.searchsorted(corpus.doc, [doc, doc + 1])
+    index = neighbours.index[start:stop]
+    found = (index >= 0) & (corpus.doc[np.where(index >= 0, index, 0)] == other)
+    return tuple((found & (margin[start:stop] >= floor)).any(axis=(1, 2)).tolist())
 
 
 def document_side(corpus: CorpusData, lengths: np.ndarray, doc: int) -> SideData:
@@ -106,5 +130,7 @@ def align_planned(a: SideData, b: SideData, plan: PairPlan, params: CorpusAlignP
                   ) -> list[Link]:
     """Step 3: the links of one planned pair, as sentence positions within each document."""
     if plan.mode == "parallel":
-        return align_ordered(a, b, list(plan.anchors), params.ordered)
+        return align_ordered(a, b, list(plan.anchors), params.ordered,
+                             np.array(plan.matched_a, bool) if plan.matched_a else None,
+                             np.array(plan.matched_b, bool) if plan.matched_b else None)
     return align_pair(a, b, params.pair)

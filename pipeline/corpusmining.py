@@ -18,8 +18,10 @@ Here, as in LASER / CCMatrix bitext mining, a sentence's neighbourhood is the wh
    knn(j→L_i)) / 2)``, ``knn(x→L)`` being the mean of ``x``'s ``k`` best eligible similarities in
    language ``L``. A sentence that resembles many unrelated sentences (boilerplate, one-topic
    news, a generic quote) gets a low margin everywhere.
-4. **Links**: ``i`` and ``j`` are each other's best margin in each other's document (so every
-   copy of a republished sentence links to every other) and the margin reaches ``min_margin``.
+4. **Links**: ``i`` and ``j`` are each other's best margin (ties included, so every copy of a
+   republished sentence links to every other and to every copy of its paraphrases) and the
+   margin reaches ``min_margin``. ``knn`` counts each distinct neighbour once and leaves out a
+   sentence's own verbatim copies, as CCMatrix deduplicates before mining.
 5. **Story evidence**: a document pair is *supported* when it holds at least ``min_links``
    links that are also ``min_link_share`` of the shorter document's sentences, or one link of
    margin ≥ ``strong_margin``, or one link while both documents belong to one story (a
@@ -41,6 +43,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+#: Margins within this of a threshold pass it: a sentence republished verbatim by more than
+#: ``k`` outlets has margin 1 up to rounding (its ``k`` best similarities all equal its own).
+MARGIN_TOLERANCE = 1e-9
+#: Similarities this close to 1 are verbatim copies (see :func:`neighbourhood_means`).
+DUPLICATE_TOLERANCE = 1e-6
 #: Most float32 similarities held at once by one query block (rows × target range).
 BLOCK_CELLS = 1 << 24
 MAX_BLOCK_ROWS = 1024
@@ -86,7 +93,8 @@ class Neighbours:
     """Each sentence's best eligible partners per target language, best first.
 
     ``index[i, t, c]`` is a sentence id or -1; ``score`` the float64 similarity (-inf where
-    absent); ``knn[i, t]`` the mean of the first ``k`` scores (NaN when ``i`` has none in ``t``).
+    absent); ``knn[i, t]`` the mean of the ``k`` best distinct scores, copies of ``i`` left out
+    (:func:`neighbourhood_means`; NaN when ``i`` has no candidate in ``t``).
     """
 
     index: np.ndarray
@@ -219,12 +227,29 @@ def search(corpus: CorpusData, params: MiningParams, progress=None) -> Neighbour
                 score[q, target_lang, :width] = np.take_along_axis(values, order, axis=1)
                 if progress is not None:
                     progress(len(rows))
-    k = min(params.k, count)
+    return Neighbours(index, score, neighbourhood_means(score, params.k))
+
+
+def neighbourhood_means(score: np.ndarray, k: int) -> np.ndarray:
+    """``knn`` of every sentence and language: the mean of its ``k`` best similarities, each
+    distinct sentence counted once and verbatim copies of the sentence itself left out.
+
+    Deduplicated as in CCMatrix: a sentence republished by many outlets would otherwise fill
+    its own neighbourhood, and every copy's, with similarities of 1, so its margin to any
+    paraphrase would fall below 1 and copies and paraphrases of one statement would never link.
+    Copies have equal similarities (equal vectors), so equal values count once. Where nothing
+    is left (only copies), the plain mean is used.
+    """
+    finite = np.isfinite(score)
+    usable = finite & (score < 1.0 - DUPLICATE_TOLERANCE)
+    usable[:, :, 1:] &= score[:, :, 1:] != score[:, :, :-1]  # slots are sorted, best first
+    usable &= np.cumsum(usable, axis=2) <= k
+    plain = finite & (np.cumsum(finite, axis=2) <= k)
     with np.errstate(invalid="ignore"):
-        finite = np.isfinite(score[:, :, :k])
-        totals = np.where(finite, score[:, :, :k], 0.0).sum(axis=2)
-        knn = totals / finite.sum(axis=2)  # NaN where a sentence has no neighbour in a language
-    return Neighbours(index, score, knn)
+        deduplicated = np.where(usable, score, 0.0).sum(axis=2) / usable.sum(axis=2)
+        fallback = np.where(plain, score, 0.0).sum(axis=2) / plain.sum(axis=2)
+    # NaN where a sentence has no neighbour in a language
+    return np.where(usable.any(axis=2), deduplicated, fallback)
 
 
 def margins(corpus: CorpusData, neighbours: Neighbours) -> np.ndarray:
@@ -244,32 +269,41 @@ def margins(corpus: CorpusData, neighbours: Neighbours) -> np.ndarray:
 
 def mutual_links(corpus: CorpusData, neighbours: Neighbours, min_margin: float,
                  min_score: float = 0.0) -> list[CorpusLink]:
-    """Pairs that are each other's best margin in each other's document, with margin ≥
-    ``min_margin`` and similarity ≥ ``min_score``, sorted by (i, j); both must be among each
-    other's corpus-wide candidates. (A ratio of two near-zero similarities is noise: an
-    embedder that cannot match across two languages gives unrelated sentences high margins.)
+    """Mutual best pairs: ``i`` is ``j``'s best margin in ``i``'s document and ``j`` is ``i``'s
+    best in ``j``'s, each is (up to ties) the other's best margin in the whole corpus, the
+    margin reaches ``min_margin`` and the similarity ``min_score``. Sorted by (i, j).
 
-    Best *per document*, not per corpus: a wire story republished by five outlets puts five
-    equal copies of a sentence among its candidates, and a single corpus-wide best would link
-    only one of them; here each copy links to every other.
+    Ties matter because news is republished: a wire sentence carried verbatim by five outlets
+    is five candidates with equal margins, and every copy links to every other, and to every
+    copy of a paraphrase of it. A sentence's verbatim copies are linked to it whatever their
+    margin and do not count as its corpus-wide best (they would hide its paraphrases). A
+    similarity floor guards against embedders whose unrelated similarities are near 0 (their
+    ratios are noise).
     """
     if len(corpus) == 0 or neighbours.index.shape[2] == 0:
         return []
     margin = margins(corpus, neighbours)
+    copy = neighbours.score >= 1.0 - DUPLICATE_TOLERANCE
+    best_other = np.where(copy, -np.inf, margin).max(axis=2)  # per sentence and language
     found = np.isfinite(margin)
     rows = np.broadcast_to(np.arange(len(corpus))[:, None, None], margin.shape)[found]
     cols, values = neighbours.index[found], margin[found]
-    scores = neighbours.score[found]
+    scores, copies = neighbours.score[found], copy[found]
     # Best candidate of every sentence in every other document: highest margin, then the
     # higher similarity (slots are ordered by it), then the lower id.
     order = np.lexsort((cols, -scores, -values, corpus.doc[cols], rows))
-    rows, cols, values, scores = rows[order], cols[order], values[order], scores[order]
+    rows, cols, values = rows[order], cols[order], values[order]
+    scores, copies = scores[order], copies[order]
     first = np.ones(len(rows), dtype=bool)
     first[1:] = (rows[1:] != rows[:-1]) | (corpus.doc[cols[1:]] != corpus.doc[cols[:-1]])
-    rows, cols, values, scores = rows[first], cols[first], values[first], scores[first]
+    rows, cols, values = rows[first], cols[first], values[first]
+    scores, copies = scores[first], copies[first]
     n = np.int64(len(corpus))
-    best = rows * n + cols
-    mutual = (np.isin(cols * n + rows, best) & (rows < cols) & (values >= min_margin)
+    sentence_lang = corpus.lang[corpus.doc]
+    tied = ((values >= best_other[rows, sentence_lang[cols]] - MARGIN_TOLERANCE)
+            & (values >= best_other[cols, sentence_lang[rows]] - MARGIN_TOLERANCE))
+    mutual = (np.isin(cols * n + rows, rows * n + cols) & (rows < cols)
+              & (copies | (tied & (values >= min_margin - MARGIN_TOLERANCE)))
               & (scores >= min_score))
     # margin and score are symmetric, so each mutual pair is taken once, from its lower id
     return [CorpusLink(int(i), int(j), float(score), float(value)) for i, j, value, score in

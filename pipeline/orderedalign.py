@@ -17,7 +17,10 @@ both documents:
 4. **Score** of a unit pair (bertalign's second pass): cosine, minus the mean cosine of each unit
    with the other side's sentences just outside the other unit (``margin``), times
    ``log2(1 + min/max)`` of the two units' character lengths, the second scaled by the
-   documents' length ratio (``length_penalty``). A sentence left out (1-0 / 0-1) scores ``skip``.
+   documents' length ratio (``length_penalty``). A sentence left out (1-0 / 0-1) scores
+   ``skip``, or ``skip_unmatched`` when corpus mining found it no counterpart in the other
+   document (no candidate there with a ratio margin ≥ 1): a translator who joins sentences
+   leaves every source sentence a counterpart, one who drops a sentence does not.
 5. **DP** over the alignment types 0-1, 1-0 and every ``a``-``b`` with ``a, b ≥ 1`` and
    ``a + b ≤ max_align`` (so 1-3, 3-1 and 2-2 at the default 4 … 5); the best total score wins,
    ties going to the type listed first; then backtrack from ``(n, m)``.
@@ -40,6 +43,7 @@ class OrderedParams:
     max_align: int = 5
     band: int = 8
     skip: float = -0.1
+    skip_unmatched: float = 0.0
     margin: bool = True
     length_penalty: bool = True
 
@@ -109,12 +113,20 @@ def _neighbour_similarity(vector: np.ndarray, others: np.ndarray, left: np.ndarr
 
 
 def align_ordered(a: SideData, b: SideData, anchors: list[tuple[int, int]],
-                  params: OrderedParams = OrderedParams()) -> list[Link]:
+                  params: OrderedParams = OrderedParams(),
+                  matched_a: np.ndarray | None = None,
+                  matched_b: np.ndarray | None = None) -> list[Link]:
     """Monotone alignment of ``a`` and ``b`` covering every sentence of both (module doc).
 
+    ``matched_a`` / ``matched_b`` (booleans per sentence, default all True) say which
+    sentences have a counterpart candidate; the others cost ``skip_unmatched`` to leave out.
     Returns links in document order, 1-0 / 0-1 included (score and margin 0).
     """
     n, m = len(a), len(b)
+    skip_a = np.where(np.ones(n, bool) if matched_a is None else matched_a, params.skip,
+                      params.skip_unmatched)
+    skip_b = np.where(np.ones(m, bool) if matched_b is None else matched_b, params.skip,
+                      params.skip_unmatched)
     if n == 0 and m == 0:
         return []
     types = alignment_types(params.max_align)
@@ -143,7 +155,7 @@ def align_ordered(a: SideData, b: SideData, anchors: list[tuple[int, int]],
             previous = np.full(len(cols), -np.inf)
             previous[ok] = cost[prev_row][prev_cols[ok] - lo[prev_row]]
             if size_b == 0:
-                gain = np.full(len(cols), params.skip)
+                gain = np.full(len(cols), skip_a[i - 1])
             else:
                 gain = np.full(len(cols), -np.inf)
                 valid = ok & (cols >= size_b)
@@ -155,7 +167,7 @@ def align_ordered(a: SideData, b: SideData, anchors: list[tuple[int, int]],
             best[better] = candidate[better]
             chosen[better] = number
         for c in range(1, len(cols)):  # 0-1: skip a b sentence along the row
-            value = best[c - 1] + params.skip
+            value = best[c - 1] + skip_b[cols[c] - 1]
             if value > best[c]:
                 best[c], chosen[c] = value, 0
         cost.append(best)

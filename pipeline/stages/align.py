@@ -127,7 +127,8 @@ class Align(Stage):
         params = CorpusAlignParams(
             mining=mining,
             pair=AlignParams(**config.model_dump(include=set(AlignParams.__dataclass_fields__))),
-            ordered=OrderedParams(max_align=config.max_align, band=config.band, skip=config.skip),
+            ordered=OrderedParams(max_align=config.max_align, band=config.band, skip=config.skip,
+                                  skip_unmatched=config.skip_unmatched),
             mode=config.mode, parallel_min_order=config.parallel_min_order,
             parallel_min_coverage=config.parallel_min_coverage)
 
