@@ -11,9 +11,10 @@ both documents:
 2. **Band**: the path through ``(0, 0)``, the anchors and ``(n, m)``, interpolated linearly
    between them; DP row ``i`` may use the columns within ``band`` of that path at rows ``i - 1``,
    ``i`` and ``i + 1``, so that steep stretches stay connected. Cost: ``O(n · band · types)``.
-3. **Units**: for each side and size ``1 … max_align - 1``, the character-length-weighted mean of
-   the sentence vectors of each run of consecutive sentences, renormalised: the mean-pooled
-   embedding of their concatenation, approximated from the sentence vectors.
+3. **Units**: for each side and size ``2 … max_align - 1``, a vector for each run of that many
+   consecutive sentences: the embedding of their concatenation when the caller has one (as
+   bertalign embeds its overlaps; :mod:`pipeline.stages.align` embeds them with the job's
+   model), else the character-length-weighted mean of the sentence vectors, renormalised.
 4. **Score** of a unit pair (bertalign's second pass): cosine, minus the mean cosine of each unit
    with the other side's sentences just outside the other unit (``margin``), times
    ``log2(1 + min/max)`` of the two units' character lengths, the second scaled by the
@@ -55,10 +56,12 @@ def alignment_types(max_align: int) -> list[tuple[int, int]]:
     return [(0, 1), (1, 0), *merges]
 
 
-def _units(side: SideData, size: int) -> tuple[np.ndarray, np.ndarray]:
+def _units(side: SideData, size: int, runs: np.ndarray | None = None
+           ) -> tuple[np.ndarray, np.ndarray]:
     """Unit vectors and character lengths of every run of ``size`` sentences, by end position.
 
     Row ``j`` (``size ≤ j ≤ n``) covers sentences ``j - size … j - 1``; rows below are zero.
+    ``runs`` (``n - size + 1`` rows, one per run in order) replaces the averaged vectors.
     """
     vectors = side.embeddings.astype(np.float64)
     lengths = np.maximum(side.lengths.astype(np.float64), 1.0)
@@ -71,6 +74,8 @@ def _units(side: SideData, size: int) -> tuple[np.ndarray, np.ndarray]:
     if size <= n:
         out[size:] = summed[size:] - summed[:n + 1 - size]
         out_chars[size:] = chars[size:] - chars[:n + 1 - size]
+        if runs is not None:
+            out[size:] = runs
         norms = np.linalg.norm(out[size:], axis=1, keepdims=True)
         out[size:] /= np.where(norms > 0, norms, 1.0)
     return out, out_chars
@@ -115,11 +120,15 @@ def _neighbour_similarity(vector: np.ndarray, others: np.ndarray, left: np.ndarr
 def align_ordered(a: SideData, b: SideData, anchors: list[tuple[int, int]],
                   params: OrderedParams = OrderedParams(),
                   matched_a: np.ndarray | None = None,
-                  matched_b: np.ndarray | None = None) -> list[Link]:
+                  matched_b: np.ndarray | None = None,
+                  runs_a: dict[int, np.ndarray] | None = None,
+                  runs_b: dict[int, np.ndarray] | None = None) -> list[Link]:
     """Monotone alignment of ``a`` and ``b`` covering every sentence of both (module doc).
 
     ``matched_a`` / ``matched_b`` (booleans per sentence, default all True) say which
     sentences have a counterpart candidate; the others cost ``skip_unmatched`` to leave out.
+    ``runs_a`` / ``runs_b`` map a run size to the embeddings of that side's runs (see
+    :func:`_units`); sizes not given are averaged from the sentence vectors.
     Returns links in document order, 1-0 / 0-1 included (score and margin 0).
     """
     n, m = len(a), len(b)
@@ -131,8 +140,8 @@ def align_ordered(a: SideData, b: SideData, anchors: list[tuple[int, int]],
         return []
     types = alignment_types(params.max_align)
     sizes = range(1, params.max_align)
-    units_a = {size: _units(a, size) for size in sizes}
-    units_b = {size: _units(b, size) for size in sizes}
+    units_a = {size: _units(a, size, (runs_a or {}).get(size)) for size in sizes}
+    units_b = {size: _units(b, size, (runs_b or {}).get(size)) for size in sizes}
     sent_a, sent_b = a.embeddings.astype(np.float64), b.embeddings.astype(np.float64)
     ratio = (float(a.lengths.sum()) or 1.0) / (float(b.lengths.sum()) or 1.0)
     lo, hi = band_limits(n, m, anchors, params.band)

@@ -20,20 +20,25 @@ exists. A job that ends with no pairs says why (``stats["notice"]``).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from pipeline.alignlib import AlignParams
 from pipeline.base import Stage, StageContext, Tables
+from pipeline.config import AlignConfig
 from pipeline.corpusalign import (
     CorpusAlignParams,
     align_planned,
     document_side,
     plan_pairs,
+    run_sizes,
 )
 from pipeline.corpusmining import CorpusData, MiningParams
+from pipeline.errors import ModelUnavailableError
+from pipeline.models.embedder import Embedder
+from pipeline.models.paths import embedding_cache_root
 from pipeline.orderedalign import OrderedParams
 from pipeline.text import word_tokens
 
@@ -93,11 +98,67 @@ def why_empty(documents: pd.DataFrame, sentences: int, config, links: int) -> st
             f"{config.strong_margin}); they look like different stories")
 
 
+def align_params(config: AlignConfig) -> CorpusAlignParams:
+    """The library parameters an ``align`` config section describes."""
+    return CorpusAlignParams(
+        mining=MiningParams(
+            k=config.k, candidates=config.candidates, lexical_weight=config.lexical_weight,
+            min_margin=config.evidence_min_margin, min_score=config.evidence_min_score,
+            min_links=config.min_links, min_link_share=config.min_link_share,
+            strong_margin=config.strong_margin, pairs=config.pairs,
+            same_outlet=config.same_outlet, date_window_days=config.date_window_days),
+        pair=AlignParams(**config.model_dump(include=set(AlignParams.__dataclass_fields__))),
+        ordered=OrderedParams(max_align=config.max_align, band=config.band, skip=config.skip,
+                              skip_unmatched=config.skip_unmatched),
+        mode=config.mode, parallel_min_order=config.parallel_min_order,
+        parallel_min_coverage=config.parallel_min_coverage)
+
+
 class Align(Stage):
     name: ClassVar[str] = "align"
     version: ClassVar[int] = 2
     reads = ("documents", "sentences", "embeddings")
     writes = ("alignments",)
+
+    def key_parts(self) -> dict[str, Any]:
+        if not self.job.align.embed_runs:
+            return {}
+        return {"runs": self.job.embed.model_dump(mode="json",
+                                                  exclude={"batch_size", "cache_dir"})}
+
+    def embed_runs(self, texts: list[str], starts: np.ndarray, docs: set[int], sizes: range,
+                   dim: int, context: StageContext) -> dict[int, dict[int, np.ndarray]]:
+        """Embeddings of every run of ``sizes`` consecutive sentences of ``docs`` (document →
+        size → one row per run), with the job's embedder and cache; {} without a model."""
+        wanted, counts = [], []
+        for doc in sorted(docs):
+            own = texts[starts[doc]:starts[doc + 1]]
+            for size in sizes:
+                wanted += [" ".join(own[end - size:end]) for end in range(size, len(own) + 1)]
+                counts.append((doc, size, max(len(own) - size + 1, 0)))
+        if not wanted:
+            return {}
+        embedder = Embedder.from_config(self.job.embed,
+                                        embedding_cache_root(self.job.embed.cache_dir))
+        try:
+            vectors = embedder.embed(wanted)
+        except ModelUnavailableError as error:
+            context.logger.warning("align: translations aligned with averaged sentence vectors "
+                                   "(%s)", error)
+            return {}
+        if vectors.shape[1] != dim:
+            context.logger.warning("align: the embed model's vectors (%d) differ from the "
+                                   "embeddings table's (%d); averaging sentence vectors",
+                                   vectors.shape[1], dim)
+            return {}
+        context.stats["runs_embedded"] = embedder.computed
+        out: dict[int, dict[int, np.ndarray]] = {}
+        offset = 0
+        for doc, size, count in counts:
+            out.setdefault(doc, {})[size] = vectors[offset:offset + count]
+            offset += count
+        return out
+
 
     def run(self, tables: Tables, context: StageContext) -> Tables:
         config = self.job.align
@@ -117,20 +178,7 @@ class Align(Stage):
         facts = document_facts(documents, doc_ids)
         corpus = CorpusData(embeddings, lexical_matrix(matching_text), doc, facts["outlet"],
                             facts["lang"], facts["stem"], facts["day"])
-        mining = MiningParams(
-            k=config.k, candidates=config.candidates, lexical_weight=config.lexical_weight,
-            min_margin=config.evidence_min_margin, min_score=config.evidence_min_score,
-            min_links=config.min_links,
-            min_link_share=config.min_link_share, strong_margin=config.strong_margin,
-            pairs=config.pairs, same_outlet=config.same_outlet,
-            date_window_days=config.date_window_days)
-        params = CorpusAlignParams(
-            mining=mining,
-            pair=AlignParams(**config.model_dump(include=set(AlignParams.__dataclass_fields__))),
-            ordered=OrderedParams(max_align=config.max_align, band=config.band, skip=config.skip,
-                                  skip_unmatched=config.skip_unmatched),
-            mode=config.mode, parallel_min_order=config.parallel_min_order,
-            parallel_min_coverage=config.parallel_min_coverage)
+        params = align_params(config)
 
         searched = len(sentences) * max(len(set(facts["lang"].tolist())), 1)
         context.progress.total(searched)
@@ -140,11 +188,16 @@ class Align(Stage):
         lengths = np.array([len(t) for t in sentences["text"]], dtype=np.float32)
         starts = np.searchsorted(doc, np.arange(len(doc_ids) + 1))
         sent_ids, texts = sentences["sent_id"].tolist(), sentences["text"].tolist()
+        parallel = {d for pair in plan.pairs if pair.mode == "parallel" for d in (pair.a, pair.b)}
+        runs = (self.embed_runs(texts, starts, parallel, run_sizes(params),
+                                embeddings.shape[1], context)
+                if config.embed_runs else {})
         out = []
         for pair in plan.pairs:
             a, b = pair.a, pair.b
             found = align_planned(document_side(corpus, lengths, a),
-                                  document_side(corpus, lengths, b), pair, params)
+                                  document_side(corpus, lengths, b), pair, params,
+                                  runs.get(a), runs.get(b))
             for link in found:
                 ia = [starts[a] + i for i in link.a]
                 ib = [starts[b] + j for j in link.b]

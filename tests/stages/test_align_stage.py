@@ -33,7 +33,7 @@ def tables(docs: dict[str, tuple[np.ndarray, str, str, str | None]]):
 
 def run(docs, **align):
     job = parse_config({"job": "t", "inputs": ["x"],
-                        "align": {"lexical_weight": 0.0, **align}})
+                        "align": {"lexical_weight": 0.0, "embed_runs": False, **align}})
     context = StageContext(job=job)
     out = Align(job).run(tables(docs), context)["alignments"]
     return out, context.stats
@@ -95,3 +95,27 @@ def test_no_pairs_says_why() -> None:
     assert "cross_language" in stats["notice"] and "en" in stats["notice"]
     out, stats = run({"x": (a, "A", "en", None), "y": (b, "A", "en", None)})
     assert out.empty and "same outlet" in stats["notice"]
+
+
+def test_parallel_pairs_embed_their_sentence_runs(tmp_path) -> None:
+    """Runs of consecutive sentences are embedded with the job's embedder (here the model-free
+    hashing backend, whose vectors mean nothing next to the planted ones: only the plumbing is
+    checked) and the alignment still covers both documents in order."""
+    rng = np.random.default_rng(4)
+    source, target = story(rng, size=16, shuffle=False)
+    docs = {"a-src": (source, "A", "vi", None), "b-dst": (target, "B", "en", None)}
+    job = parse_config({"job": "t", "inputs": ["x"],
+                        "embed": {"backend": "hashing", "hashing_dim": DIM,
+                                  "cache_dir": str(tmp_path)},
+                        "align": {"lexical_weight": 0.0, "pairs": "cross_language"}})
+    context = StageContext(job=job)
+    with_runs = Align(job).run(tables(docs), context)["alignments"]
+    assert context.stats["parallel_pairs"] == 1
+    assert context.stats["runs_embedded"] == 2 * sum(16 - size + 1 for size in (2, 3, 4))
+    averaged = parse_config({**job.model_dump(mode="json"),
+                             "align": {**job.align.model_dump(), "embed_runs": False}})
+    without = Align(averaged).run(tables(docs), StageContext(job=averaged))["alignments"]
+    assert (without["kind"] == "1-1").sum() == 16
+    flat = [i for ids in with_runs["sent_ids_a"] for i in ids]
+    assert flat == [f"a-src:{n}" for n in range(16)]
+    assert Align(job).key_parts() != Align(averaged).key_parts()
