@@ -70,6 +70,10 @@ class Stage(ABC):
     #: executor may split the input tables into shards of whole documents (by ``doc_id``), run
     #: the stage on each shard anywhere, and concatenate the results in shard order.
     per_document: ClassVar[bool] = False
+    #: True when the stage's rows depend on one document pair each (rows of a pairs table):
+    #: it then splits its inputs itself (:meth:`plan_shards`) and executors run the shards
+    #: anywhere; the results are concatenated in shard order, as for ``per_document``.
+    per_pair: ClassVar[bool] = False
     #: True for stages that load a model: executors keep one long-lived worker per model copy.
     loads_model: ClassVar[bool] = False
 
@@ -80,6 +84,10 @@ class Stage(ABC):
     def config(self) -> BaseModel | None:
         """The job config section of this stage (``job.<name>``), if any."""
         return getattr(self.job, self.name, None)
+
+    def plan_shards(self, tables: Tables, size: int) -> list[Tables]:
+        """Shards of the input tables, for a ``per_pair`` stage (``size``: pairs per shard)."""
+        raise NotImplementedError(f"stage {self.name} is not per_pair")
 
     def key_parts(self) -> dict[str, Any]:
         """Extra values that change this stage's output (e.g. a model's identity)."""

@@ -49,6 +49,23 @@ class CorpusAlignParams:
     parallel_min_coverage: float = 0.3
 
 
+def params_from_config(config) -> CorpusAlignParams:
+    """The parameters a job's ``align`` config section (:class:`pipeline.config.AlignConfig`)
+    describes."""
+    return CorpusAlignParams(
+        mining=MiningParams(
+            k=config.k, candidates=config.candidates, lexical_weight=config.lexical_weight,
+            min_margin=config.evidence_min_margin, min_score=config.evidence_min_score,
+            min_links=config.min_links, min_link_share=config.min_link_share,
+            strong_margin=config.strong_margin, pairs=config.pairs,
+            same_outlet=config.same_outlet, date_window_days=config.date_window_days),
+        pair=AlignParams(**config.model_dump(include=set(AlignParams.__dataclass_fields__))),
+        ordered=OrderedParams(max_align=config.max_align, band=config.band, skip=config.skip,
+                              skip_unmatched=config.skip_unmatched),
+        mode=config.mode, parallel_min_order=config.parallel_min_order,
+        parallel_min_coverage=config.parallel_min_coverage)
+
+
 @dataclass(frozen=True)
 class PairPlan:
     """A supported document pair (``a < b``), how to align it, and its anchors (positions)."""
@@ -61,6 +78,7 @@ class PairPlan:
     #: with a ratio margin ≥ 1 (see :func:`pipeline.orderedalign.align_ordered`)
     matched_a: tuple[bool, ...] = ()
     matched_b: tuple[bool, ...] = ()
+    links: int = 0
 
 
 @dataclass(frozen=True)
@@ -104,9 +122,10 @@ def plan_pairs(corpus: CorpusData, params: CorpusAlignParams,
             floor = float(np.quantile([link.margin for link in pair_links], UNMATCHED_QUANTILE))
             plans.append(PairPlan(a, b, mode, anchors,
                                   matched(corpus, neighbours, margin, a, b, floor),
-                                  matched(corpus, neighbours, margin, b, a, floor)))
+                                  matched(corpus, neighbours, margin, b, a, floor),
+                                  len(pair_links)))
         else:
-            plans.append(PairPlan(a, b, mode, anchors))
+            plans.append(PairPlan(a, b, mode, anchors, links=len(pair_links)))
     return Plan(plans, len(links))
 
 

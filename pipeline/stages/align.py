@@ -1,21 +1,15 @@
-"""align: sentence pairs that state the same thing across documents of other outlets.
+"""align: the sentence links of every document pair the ``stories`` stage found.
 
-Contract: ``documents`` + ``sentences`` + ``embeddings`` → ``alignments`` (doc_a, sent_ids_a,
-text_a, doc_b, sent_ids_b, text_b, score, margin, kind). Three library steps:
-
-1. :mod:`pipeline.corpusmining` mines the whole corpus at once (ratio margins over corpus-wide
-   neighbourhoods, per language pair) and keeps the document pairs its links support: two
-   documents of different stories are never aligned just because both exist.
-2. A supported pair whose links keep one order and cover the documents is a translation
-   (``parallel``): :func:`pipeline.orderedalign.align_ordered` aligns it monotonically, with
-   1-0 / 0-1 and merges up to ``max_align``. Other pairs are comparable news: reordered, mostly
-   without counterparts, aligned by :func:`pipeline.alignlib.align_pair`. ``align.mode`` forces
-   one or the other.
-3. Rows are written per document pair in document-id order.
-
-Eligibility (outlets, ``align.pairs``, ``date_window_days``) is decided in step 1; within-document
-pairs never appear. The lexical half of the similarity reads ``text_en`` where a translation
-exists. A job that ends with no pairs says why (``stats["notice"]``).
+Contract: ``sentences`` + ``embeddings`` + ``document_pairs`` + ``lexicon`` → ``alignments``
+(doc_a, sent_ids_a, text_a, doc_b, sent_ids_b, text_b, score, margin, kind). Each pair is
+aligned on its own by :func:`pipeline.corpusalign.align_planned`: a ``parallel`` pair (a
+translation) by ordered dynamic programming anchored on its corpus links, with 1-0 / 0-1 and
+merges up to ``align.max_align``; a ``comparable`` pair (reordered news) by non-monotone margin
+mining with 1-2 / 2-1 merges. Pairs are independent, so executors run the stage on shards of
+``executor.shard_documents`` document pairs, and the rows come out in ``document_pairs`` order
+either way. Parallel pairs' runs of consecutive sentences are embedded with the job's embedder
+(``align.embed_runs``). The lexical half of the similarity reads ``text_en`` where a
+translation exists, weighted by the corpus-wide ``lexicon``.
 """
 
 from __future__ import annotations
@@ -25,100 +19,46 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from pipeline.alignlib import AlignParams
+from pipeline.alignlib import SideData
 from pipeline.base import Stage, StageContext, Tables
-from pipeline.config import AlignConfig
-from pipeline.corpusalign import (
-    CorpusAlignParams,
-    align_planned,
-    document_side,
-    plan_pairs,
-    run_sizes,
-)
-from pipeline.corpusmining import CorpusData, MiningParams
+from pipeline.corpusalign import PairPlan, align_planned, params_from_config, run_sizes
+from pipeline.data import embedding_matrix, grouped_sentences, matching_texts
 from pipeline.errors import ModelUnavailableError
+from pipeline.lexical import tfidf_rows
 from pipeline.models.embedder import Embedder
 from pipeline.models.paths import embedding_cache_root
-from pipeline.orderedalign import OrderedParams
-from pipeline.text import word_tokens
 
 COLUMNS = ["doc_a", "sent_ids_a", "text_a", "doc_b", "sent_ids_b", "text_b", "score", "margin",
            "kind"]
 
 
-def lexical_matrix(texts: list[str]):
-    """L2-normalised, sublinear TF-IDF rows over the job's sentences."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vectorizer = TfidfVectorizer(tokenizer=word_tokens, lowercase=False, token_pattern=None,
-                                 sublinear_tf=True, dtype=np.float32)
-    if not any(texts):
-        from scipy import sparse
-
-        return sparse.csr_matrix((len(texts), 1), dtype=np.float32)
-    return vectorizer.fit_transform(texts).tocsr()
-
-
-def _codes(values: list[str]) -> np.ndarray:
-    """Small integer ids of ``values`` in sorted order of the distinct values."""
-    return np.unique(np.asarray(values, dtype=object).astype(str), return_inverse=True)[1]
-
-
-def document_facts(documents: pd.DataFrame, doc_ids: list[str]) -> dict[str, np.ndarray]:
-    """Per document (in ``doc_ids`` order): outlet, language and stem ids, and day numbers.
-
-    A document without an outlet is its own outlet; an unreadable or missing date is undated.
-    """
-    table = documents.set_index("doc_id").loc[doc_ids]
-    outlets = [o if isinstance(o, str) and o else f"doc:{d}"
-               for d, o in zip(doc_ids, table["outlet"], strict=True)]
-    dates = pd.to_datetime(table["date"].astype("string"), errors="coerce", utc=True,
-                           format="mixed")
-    day = ((dates - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds() / 86400.0)
-    return {"outlet": _codes(outlets), "lang": _codes(list(table["lang"].fillna(""))),
-            "stem": _codes([d.rsplit(".", 1)[0] for d in doc_ids]),
-            "day": day.to_numpy(dtype=np.float64, na_value=np.nan)}
-
-
-def why_empty(documents: pd.DataFrame, sentences: int, config, links: int) -> str:
-    """One sentence on why a job has no aligned pairs."""
-    if sentences == 0:
-        return "0 pairs: the job has no sentences"
-    if len(documents) < 2:
-        return "0 pairs: the job has one document; alignment needs two"
-    langs = sorted(set(documents["lang"].fillna("?")))
-    if config.pairs == "cross_language" and len(langs) < 2:
-        return (f"0 pairs: every document is in {langs[0]} and align.pairs is cross_language "
-                "(set align.pairs: cross_document, or check detect.languages)")
-    outlets = set(documents["outlet"].fillna(""))
-    if not config.same_outlet and len(outlets) == 1 and "" not in outlets:
-        return ("0 pairs: every document has the same outlet and align.same_outlet is false")
-    return (f"0 pairs: no two documents share enough restated sentences ({links} corpus-wide "
-            f"links found; a pair needs {config.min_links}, or one of margin ≥ "
-            f"{config.strong_margin}); they look like different stories")
-
-
-def align_params(config: AlignConfig) -> CorpusAlignParams:
-    """The library parameters an ``align`` config section describes."""
-    return CorpusAlignParams(
-        mining=MiningParams(
-            k=config.k, candidates=config.candidates, lexical_weight=config.lexical_weight,
-            min_margin=config.evidence_min_margin, min_score=config.evidence_min_score,
-            min_links=config.min_links, min_link_share=config.min_link_share,
-            strong_margin=config.strong_margin, pairs=config.pairs,
-            same_outlet=config.same_outlet, date_window_days=config.date_window_days),
-        pair=AlignParams(**config.model_dump(include=set(AlignParams.__dataclass_fields__))),
-        ordered=OrderedParams(max_align=config.max_align, band=config.band, skip=config.skip,
-                              skip_unmatched=config.skip_unmatched),
-        mode=config.mode, parallel_min_order=config.parallel_min_order,
-        parallel_min_coverage=config.parallel_min_coverage)
+def pair_shards(tables: Tables, size: int) -> list[Tables]:
+    """Shards of ``size`` document pairs, each with the sentences and vectors of its documents
+    and the whole lexicon."""
+    pairs = tables["document_pairs"]
+    shards = []
+    for start in range(0, max(len(pairs), 1), size):
+        chunk = pairs.iloc[start:start + size].reset_index(drop=True)
+        docs = set(chunk["doc_a"]) | set(chunk["doc_b"])
+        sentences = tables["sentences"]
+        sentences = sentences[sentences["doc_id"].isin(docs)].reset_index(drop=True)
+        embeddings = tables["embeddings"]
+        embeddings = embeddings[embeddings["sent_id"].isin(set(sentences["sent_id"]))]
+        shards.append({"document_pairs": chunk, "sentences": sentences,
+                       "embeddings": embeddings.reset_index(drop=True),
+                       "lexicon": tables["lexicon"]})
+    return shards
 
 
 class Align(Stage):
     name: ClassVar[str] = "align"
-    version: ClassVar[int] = 2
-    reads = ("documents", "sentences", "embeddings")
+    version: ClassVar[int] = 3
+    reads = ("sentences", "embeddings", "document_pairs", "lexicon")
     writes = ("alignments",)
+    per_pair = True
+
+    def plan_shards(self, tables: Tables, size: int) -> list[Tables]:
+        return pair_shards(tables, size)
 
     def key_parts(self) -> dict[str, Any]:
         if not self.job.align.embed_runs:
@@ -159,63 +99,44 @@ class Align(Stage):
             offset += count
         return out
 
-
     def run(self, tables: Tables, context: StageContext) -> Tables:
         config = self.job.align
-        sentences = tables["sentences"].reset_index(drop=True)
-        documents = tables["documents"]
-        stored = tables["embeddings"].set_index("sent_id")["embedding"]
-        doc_ids = sorted(set(sentences["doc_id"]))
-        doc_index = {doc: n for n, doc in enumerate(doc_ids)}
-        # Sentences grouped by document (document-id order), in their order within it.
-        order = np.lexsort((np.arange(len(sentences)), sentences["doc_id"].map(doc_index)))
-        sentences = sentences.iloc[order].reset_index(drop=True)
-        matching_text = [en or text for en, text in
-                         zip(sentences["text_en"].fillna(""), sentences["text"], strict=True)]
-        embeddings = (np.stack(stored.loc[sentences["sent_id"]].to_numpy()).astype(np.float32)
-                      if len(sentences) else np.zeros((0, 1), dtype=np.float32))
-        doc = sentences["doc_id"].map(doc_index).to_numpy(dtype=np.int64)
-        facts = document_facts(documents, doc_ids)
-        corpus = CorpusData(embeddings, lexical_matrix(matching_text), doc, facts["outlet"],
-                            facts["lang"], facts["stem"], facts["day"])
-        params = align_params(config)
-
-        searched = len(sentences) * max(len(set(facts["lang"].tolist())), 1)
-        context.progress.total(searched)
-        plan = plan_pairs(corpus, params, progress=context.progress.advance)
-        context.progress.total(searched + len(plan.pairs))
-
+        params = params_from_config(config)
+        sentences, doc_ids, doc = grouped_sentences(tables["sentences"])
+        embeddings = embedding_matrix(tables["embeddings"], sentences["sent_id"])
+        lexical = tfidf_rows(matching_texts(sentences), tables["lexicon"])
         lengths = np.array([len(t) for t in sentences["text"]], dtype=np.float32)
         starts = np.searchsorted(doc, np.arange(len(doc_ids) + 1))
+        index = {d: n for n, d in enumerate(doc_ids)}
         sent_ids, texts = sentences["sent_id"].tolist(), sentences["text"].tolist()
-        parallel = {d for pair in plan.pairs if pair.mode == "parallel" for d in (pair.a, pair.b)}
+        pairs = tables["document_pairs"]
+        context.progress.total(len(pairs))
+        parallel = {index[d] for mode, a, b in zip(pairs["mode"], pairs["doc_a"], pairs["doc_b"],
+                                                   strict=True)
+                    if mode == "parallel" for d in (a, b)}
         runs = (self.embed_runs(texts, starts, parallel, run_sizes(params),
-                                embeddings.shape[1], context)
-                if config.embed_runs else {})
+                                embeddings.shape[1], context) if config.embed_runs else {})
+
+        def side(d: int) -> SideData:
+            rows = slice(starts[d], starts[d + 1])
+            return SideData(embeddings[rows], lexical[rows], lengths[rows])
+
         out = []
-        for pair in plan.pairs:
-            a, b = pair.a, pair.b
-            found = align_planned(document_side(corpus, lengths, a),
-                                  document_side(corpus, lengths, b), pair, params,
-                                  runs.get(a), runs.get(b))
-            for link in found:
+        for row in pairs.itertuples(index=False):
+            a, b = index[row.doc_a], index[row.doc_b]
+            plan = PairPlan(a, b, row.mode, tuple(zip(row.anchors_a, row.anchors_b, strict=True)),
+                            tuple(row.matched_a), tuple(row.matched_b), row.links)
+            for link in align_planned(side(a), side(b), plan, params, runs.get(a), runs.get(b)):
                 ia = [starts[a] + i for i in link.a]
                 ib = [starts[b] + j for j in link.b]
                 out.append({
-                    "doc_a": doc_ids[a], "sent_ids_a": [sent_ids[i] for i in ia],
+                    "doc_a": row.doc_a, "sent_ids_a": [sent_ids[i] for i in ia],
                     "text_a": " ".join(texts[i] for i in ia),
-                    "doc_b": doc_ids[b], "sent_ids_b": [sent_ids[i] for i in ib],
+                    "doc_b": row.doc_b, "sent_ids_b": [sent_ids[i] for i in ib],
                     "text_b": " ".join(texts[i] for i in ib),
                     "score": round(link.score, 6), "margin": round(link.margin, 6),
                     "kind": link.kind,
                 })
             context.progress.advance()
-        alignments = pd.DataFrame(out, columns=COLUMNS)
-        modes = [pair.mode for pair in plan.pairs]
-        context.stats.update(pairs=len(alignments), document_pairs=len(plan.pairs),
-                             parallel_pairs=modes.count("parallel"),
-                             comparable_pairs=modes.count("comparable"), corpus_links=plan.links)
-        if len(alignments) == 0:
-            context.stats["notice"] = why_empty(documents, len(sentences), config, plan.links)
-            context.logger.warning("align: %s", context.stats["notice"])
-        return {"alignments": alignments}
+        context.stats["pairs"] = len(out)
+        return {"alignments": pd.DataFrame(out, columns=COLUMNS)}

@@ -1,0 +1,102 @@
+"""stories: which documents tell one story, and which of those pairs are translations.
+
+Contract: ``documents`` + ``sentences`` + ``embeddings`` → ``document_pairs`` (doc_a, doc_b,
+mode, links, anchors_a, anchors_b, matched_a, matched_b) and ``lexicon`` (token, idf). One
+library call, :func:`pipeline.corpusalign.plan_pairs`: corpus-wide mining with ratio margins
+over each sentence's neighbourhood in the whole corpus, per language (:mod:`pipeline.
+corpusmining`), the document pairs its links support, and for each pair ``parallel`` (links in
+one order: a translation) or ``comparable`` (reordered news). The ``align`` stage then aligns
+each pair on its own, on any executor; the lexicon gives every shard the corpus-wide TF-IDF
+weights. Config: the ``align`` section. A job whose documents share no story says why.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+
+from pipeline.base import Stage, StageContext, Tables
+from pipeline.corpusalign import params_from_config, plan_pairs
+from pipeline.corpusmining import CorpusData
+from pipeline.data import embedding_matrix, grouped_sentences, matching_texts
+from pipeline.lexical import fit_lexicon, tfidf_rows
+
+PAIR_COLUMNS = ["doc_a", "doc_b", "mode", "links", "anchors_a", "anchors_b", "matched_a",
+                "matched_b"]
+
+
+def _codes(values: list[str]) -> np.ndarray:
+    """Small integer ids of ``values`` in sorted order of the distinct values."""
+    return np.unique(np.asarray(values, dtype=object).astype(str), return_inverse=True)[1]
+
+
+def document_facts(documents: pd.DataFrame, doc_ids: list[str]) -> dict[str, np.ndarray]:
+    """Per document (in ``doc_ids`` order): outlet, language and stem ids, and day numbers.
+
+    A document without an outlet is its own outlet; an unreadable or missing date is undated.
+    """
+    table = documents.set_index("doc_id").loc[doc_ids]
+    outlets = [o if isinstance(o, str) and o else f"doc:{d}"
+               for d, o in zip(doc_ids, table["outlet"], strict=True)]
+    dates = pd.to_datetime(table["date"].astype("string"), errors="coerce", utc=True,
+                           format="mixed")
+    day = ((dates - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds() / 86400.0)
+    return {"outlet": _codes(outlets), "lang": _codes(list(table["lang"].fillna(""))),
+            "stem": _codes([d.rsplit(".", 1)[0] for d in doc_ids]),
+            "day": day.to_numpy(dtype=np.float64, na_value=np.nan)}
+
+
+def why_empty(documents: pd.DataFrame, sentences: int, config, links: int) -> str:
+    """One sentence on why a job has no document pairs to align."""
+    if sentences == 0:
+        return "0 pairs: the job has no sentences"
+    if len(documents) < 2:
+        return "0 pairs: the job has one document; alignment needs two"
+    langs = sorted(set(documents["lang"].fillna("?")))
+    if config.pairs == "cross_language" and len(langs) < 2:
+        return (f"0 pairs: every document is in {langs[0]} and align.pairs is cross_language "
+                "(set align.pairs: cross_document, or check detect.languages)")
+    outlets = set(documents["outlet"].fillna(""))
+    if not config.same_outlet and len(outlets) == 1 and "" not in outlets:
+        return "0 pairs: every document has the same outlet and align.same_outlet is false"
+    return (f"0 pairs: no two documents share enough restated sentences ({links} corpus-wide "
+            f"links found; a pair needs {config.min_links}, or one of margin ≥ "
+            f"{config.strong_margin}); they look like different stories")
+
+
+class Stories(Stage):
+    name: ClassVar[str] = "stories"
+    reads = ("documents", "sentences", "embeddings")
+    writes = ("document_pairs", "lexicon")
+
+    @property
+    def config(self) -> BaseModel:
+        return self.job.align
+
+    def run(self, tables: Tables, context: StageContext) -> Tables:
+        config = self.job.align
+        documents = tables["documents"]
+        sentences, doc_ids, doc = grouped_sentences(tables["sentences"])
+        embeddings = embedding_matrix(tables["embeddings"], sentences["sent_id"])
+        texts = matching_texts(sentences)
+        lexicon = fit_lexicon(texts)
+        facts = document_facts(documents, doc_ids)
+        corpus = CorpusData(embeddings, tfidf_rows(texts, lexicon), doc, facts["outlet"],
+                            facts["lang"], facts["stem"], facts["day"])
+        context.progress.total(len(sentences) * max(len(set(facts["lang"].tolist())), 1))
+        plan = plan_pairs(corpus, params_from_config(config), context.progress.advance)
+        pairs = pd.DataFrame([{
+            "doc_a": doc_ids[p.a], "doc_b": doc_ids[p.b], "mode": p.mode,
+            "links": p.links,
+            "anchors_a": [a for a, _ in p.anchors], "anchors_b": [b for _, b in p.anchors],
+            "matched_a": list(p.matched_a), "matched_b": list(p.matched_b),
+        } for p in plan.pairs], columns=PAIR_COLUMNS)
+        modes = pairs["mode"].tolist()
+        context.stats.update(document_pairs=len(pairs), parallel_pairs=modes.count("parallel"),
+                             comparable_pairs=modes.count("comparable"), corpus_links=plan.links)
+        if pairs.empty:
+            context.stats["notice"] = why_empty(documents, len(sentences), config, plan.links)
+        return {"document_pairs": pairs, "lexicon": lexicon}
