@@ -1,5 +1,5 @@
-"""The align stage on synthetic tables: stories from links, translations aligned in order,
-comparable news mined, and a job with no pairs that says why."""
+"""The stories and align stages on synthetic tables: stories from links, translations aligned in
+order, comparable news mined, and a job with no pairs that says why."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pandas as pd
 from pipeline.base import StageContext
 from pipeline.config import parse_config
 from pipeline.stages.align import Align
+from pipeline.stages.stories import Stories
 
 DIM = 48
 
@@ -31,12 +32,18 @@ def tables(docs: dict[str, tuple[np.ndarray, str, str, str | None]]):
             "embeddings": embeddings}
 
 
+def both(job, inputs) -> tuple:
+    """stories, then align on its output: (alignments, stats of both stages)."""
+    context = StageContext(job=job)
+    found = Stories(job).run(inputs, context)
+    out = Align(job).run({**inputs, **found}, context)["alignments"]
+    return out, context.stats
+
+
 def run(docs, **align):
     job = parse_config({"job": "t", "inputs": ["x"],
                         "align": {"lexical_weight": 0.0, "embed_runs": False, **align}})
-    context = StageContext(job=job)
-    out = Align(job).run(tables(docs), context)["alignments"]
-    return out, context.stats
+    return both(job, tables(docs))
 
 
 def story(rng, size=12, noise=0.08, shuffle=True):
@@ -108,14 +115,25 @@ def test_parallel_pairs_embed_their_sentence_runs(tmp_path) -> None:
                         "embed": {"backend": "hashing", "hashing_dim": DIM,
                                   "cache_dir": str(tmp_path)},
                         "align": {"lexical_weight": 0.0, "pairs": "cross_language"}})
-    context = StageContext(job=job)
-    with_runs = Align(job).run(tables(docs), context)["alignments"]
-    assert context.stats["parallel_pairs"] == 1
-    assert context.stats["runs_embedded"] == 2 * sum(16 - size + 1 for size in (2, 3, 4))
+    with_runs, stats = both(job, tables(docs))
+    assert stats["parallel_pairs"] == 1
+    assert stats["runs_embedded"] == 2 * sum(16 - size + 1 for size in (2, 3, 4))
     averaged = parse_config({**job.model_dump(mode="json"),
                              "align": {**job.align.model_dump(), "embed_runs": False}})
-    without = Align(averaged).run(tables(docs), StageContext(job=averaged))["alignments"]
+    without, _ = both(averaged, tables(docs))
     assert (without["kind"] == "1-1").sum() == 16
     flat = [i for ids in with_runs["sent_ids_a"] for i in ids]
     assert flat == [f"a-src:{n}" for n in range(16)]
     assert Align(job).key_parts() != Align(averaged).key_parts()
+
+
+def test_align_on_shards_of_document_pairs_writes_the_same_table(make_job, tmp_path) -> None:
+    from pipeline.runner import run_job
+
+    whole = run_job(make_job(tmp_path / "whole"))
+    sharded = run_job(make_job(tmp_path / "sharded", executor={"shard_documents": 2}))
+    report = next(r for r in sharded.reports if r.name == "align")
+    assert report.stats["shards"] == -(-len(whole.tables["document_pairs"]) // 2) > 1
+    pd.testing.assert_frame_equal(whole.tables["alignments"], sharded.tables["alignments"])
+    assert (tmp_path / "whole" / "alignments.parquet").read_bytes() == (
+        tmp_path / "sharded" / "alignments.parquet").read_bytes()
