@@ -77,11 +77,17 @@ class AlignParams:
 
 @dataclass(frozen=True)
 class SideData:
-    """One document's sentences: embeddings (n×d, unit rows), TF-IDF rows, lengths."""
+    """One document's sentences: embeddings (n×d, unit rows), TF-IDF rows, lengths.
+
+    ``runs`` optionally maps a size ``s`` to the embeddings of the document's runs of ``s``
+    consecutive sentences (row ``r``: sentences ``r … r + s - 1``), embedded as one text; a
+    merged unit uses them instead of averaging its sentences' vectors.
+    """
 
     embeddings: np.ndarray
     lexical: sparse.csr_matrix
     lengths: np.ndarray
+    runs: dict[int, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return self.embeddings.shape[0]
@@ -249,8 +255,11 @@ def ratio_margin(scores: np.ndarray, denominators: np.ndarray) -> np.ndarray:
 
 
 def _merged_unit(side: SideData, indices: tuple[int, ...]) -> tuple[np.ndarray, sparse.csr_matrix]:
-    weights = side.lengths[list(indices)].astype(np.float64)
-    vector = (weights[:, None] * side.embeddings[list(indices)].astype(np.float64)).sum(axis=0)
+    if side.runs and len(indices) in side.runs:  # embedded as one text
+        vector = side.runs[len(indices)][min(indices)].astype(np.float64)
+    else:
+        weights = side.lengths[list(indices)].astype(np.float64)
+        vector = (weights[:, None] * side.embeddings[list(indices)].astype(np.float64)).sum(0)
     vector /= np.linalg.norm(vector) or 1.0
     lexical = side.lexical[list(indices)].astype(np.float64).sum(axis=0)
     lexical = sparse.csr_matrix(lexical / (np.linalg.norm(lexical) or 1.0))

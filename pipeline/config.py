@@ -161,9 +161,11 @@ class AlignConfig(Section):
         "with a corpus link.")
     max_align: int = Field(
         5, ge=2, le=8, description="parallel: largest a + b of an a-b link (5: up to 1-4, 2-3).")
-    embed_runs: bool = Field(
-        True, description="parallel: embed runs of 2 … max_align - 1 consecutive sentences with "
-        "the job's embedding model (as bertalign does) rather than averaging sentence vectors.")
+    embed_runs: Literal["parallel", "all", "none"] = Field(
+        "parallel", description="Embed merged units (runs of consecutive sentences) as one text "
+        "with the job's embedding model, as bertalign does, rather than averaging sentence "
+        "vectors: in parallel pairs (runs of 2 … max_align - 1), in all pairs (comparable ones "
+        "need runs of 2), or none.")
     band: int = Field(
         8, gt=0, description="parallel: DP columns searched either side of the anchored path.")
     skip: float = Field(

@@ -145,22 +145,21 @@ def document_side(corpus: CorpusData, lengths: np.ndarray, doc: int) -> SideData
                     lengths[start:stop])
 
 
-def run_sizes(params: CorpusAlignParams) -> range:
-    """Sizes of the sentence runs a parallel pair's units are built from (2 … max_align - 1)."""
-    return range(2, params.ordered.max_align)
+def run_sizes(params: CorpusAlignParams, mode: str) -> range:
+    """Sizes of the sentence runs a pair's merged units are built from: 2 … max_align - 1 for
+    a parallel pair, 2 for a comparable one (its merges are 1-2 / 2-1)."""
+    return range(2, params.ordered.max_align if mode == "parallel" else 3)
 
 
-def align_planned(a: SideData, b: SideData, plan: PairPlan, params: CorpusAlignParams,
-                  runs_a: dict[int, np.ndarray] | None = None,
-                  runs_b: dict[int, np.ndarray] | None = None) -> list[Link]:
+def align_planned(a: SideData, b: SideData, plan: PairPlan, params: CorpusAlignParams
+                  ) -> list[Link]:
     """Step 3: the links of one planned pair, as sentence positions within each document.
 
-    ``runs_a`` / ``runs_b``: embeddings of each document's runs of consecutive sentences, by
-    size (:func:`run_sizes`), for parallel pairs; averaged from sentence vectors when absent.
+    The sides' ``runs`` (embeddings of runs of consecutive sentences, by size: see
+    :func:`run_sizes`) give merged units their vectors; absent, they are averaged.
     """
     if plan.mode == "parallel":
         return align_ordered(a, b, list(plan.anchors), params.ordered,
                              np.array(plan.matched_a, bool) if plan.matched_a else None,
-                             np.array(plan.matched_b, bool) if plan.matched_b else None,
-                             runs_a, runs_b)
+                             np.array(plan.matched_b, bool) if plan.matched_b else None)
     return align_pair(a, b, params.pair)

@@ -120,15 +120,13 @@ def _neighbour_similarity(vector: np.ndarray, others: np.ndarray, left: np.ndarr
 def align_ordered(a: SideData, b: SideData, anchors: list[tuple[int, int]],
                   params: OrderedParams = OrderedParams(),
                   matched_a: np.ndarray | None = None,
-                  matched_b: np.ndarray | None = None,
-                  runs_a: dict[int, np.ndarray] | None = None,
-                  runs_b: dict[int, np.ndarray] | None = None) -> list[Link]:
+                  matched_b: np.ndarray | None = None) -> list[Link]:
     """Monotone alignment of ``a`` and ``b`` covering every sentence of both (module doc).
 
     ``matched_a`` / ``matched_b`` (booleans per sentence, default all True) say which
     sentences have a counterpart candidate; the others cost ``skip_unmatched`` to leave out.
-    ``runs_a`` / ``runs_b`` map a run size to the embeddings of that side's runs (see
-    :func:`_units`); sizes not given are averaged from the sentence vectors.
+    Each side's ``runs`` (:class:`pipeline.alignlib.SideData`) give its units' vectors; sizes
+    not given are averaged from the sentence vectors.
     Returns links in document order, 1-0 / 0-1 included (score and margin 0).
     """
     n, m = len(a), len(b)
@@ -140,8 +138,8 @@ def align_ordered(a: SideData, b: SideData, anchors: list[tuple[int, int]],
         return []
     types = alignment_types(params.max_align)
     sizes = range(1, params.max_align)
-    units_a = {size: _units(a, size, (runs_a or {}).get(size)) for size in sizes}
-    units_b = {size: _units(b, size, (runs_b or {}).get(size)) for size in sizes}
+    units_a = {size: _units(a, size, (a.runs or {}).get(size)) for size in sizes}
+    units_b = {size: _units(b, size, (b.runs or {}).get(size)) for size in sizes}
     sent_a, sent_b = a.embeddings.astype(np.float64), b.embeddings.astype(np.float64)
     ratio = (float(a.lengths.sum()) or 1.0) / (float(b.lengths.sum()) or 1.0)
     lo, hi = band_limits(n, m, anchors, params.band)

@@ -61,17 +61,18 @@ class Align(Stage):
         return pair_shards(tables, size)
 
     def key_parts(self) -> dict[str, Any]:
-        if not self.job.align.embed_runs:
+        if self.job.align.embed_runs == "none":
             return {}
         return {"runs": self.job.embed.model_dump(mode="json",
                                                   exclude={"batch_size", "cache_dir"})}
 
-    def embed_runs(self, texts: list[str], starts: np.ndarray, docs: set[int], sizes: range,
+    def embed_runs(self, texts: list[str], starts: np.ndarray, docs: dict[int, range],
                    dim: int, context: StageContext) -> dict[int, dict[int, np.ndarray]]:
-        """Embeddings of every run of ``sizes`` consecutive sentences of ``docs`` (document →
-        size → one row per run), with the job's embedder and cache; {} without a model."""
+        """Embeddings of every run of consecutive sentences of ``docs`` (document → sizes) as
+        document → size → one row per run, with the job's embedder and cache; {} without a
+        model."""
         wanted, counts = [], []
-        for doc in sorted(docs):
+        for doc, sizes in sorted(docs.items()):
             own = texts[starts[doc]:starts[doc + 1]]
             for size in sizes:
                 wanted += [" ".join(own[end - size:end]) for end in range(size, len(own) + 1)]
@@ -111,22 +112,25 @@ class Align(Stage):
         sent_ids, texts = sentences["sent_id"].tolist(), sentences["text"].tolist()
         pairs = tables["document_pairs"]
         context.progress.total(len(pairs))
-        parallel = {index[d] for mode, a, b in zip(pairs["mode"], pairs["doc_a"], pairs["doc_b"],
-                                                   strict=True)
-                    if mode == "parallel" for d in (a, b)}
-        runs = (self.embed_runs(texts, starts, parallel, run_sizes(params),
-                                embeddings.shape[1], context) if config.embed_runs else {})
+        wanted: dict[int, range] = {}
+        for mode, *docs in zip(pairs["mode"], pairs["doc_a"], pairs["doc_b"], strict=True):
+            if config.embed_runs == "all" or (config.embed_runs == "parallel"
+                                              and mode == "parallel"):
+                for d in docs:
+                    sizes = run_sizes(params, mode)
+                    wanted[index[d]] = max(wanted.get(index[d], sizes), sizes, key=len)
+        runs = self.embed_runs(texts, starts, wanted, embeddings.shape[1], context)
 
         def side(d: int) -> SideData:
             rows = slice(starts[d], starts[d + 1])
-            return SideData(embeddings[rows], lexical[rows], lengths[rows])
+            return SideData(embeddings[rows], lexical[rows], lengths[rows], runs.get(d))
 
         out = []
         for row in pairs.itertuples(index=False):
             a, b = index[row.doc_a], index[row.doc_b]
             plan = PairPlan(a, b, row.mode, tuple(zip(row.anchors_a, row.anchors_b, strict=True)),
                             tuple(row.matched_a), tuple(row.matched_b), row.links)
-            for link in align_planned(side(a), side(b), plan, params, runs.get(a), runs.get(b)):
+            for link in align_planned(side(a), side(b), plan, params):
                 ia = [starts[a] + i for i in link.a]
                 ib = [starts[b] + j for j in link.b]
                 out.append({

@@ -42,7 +42,7 @@ def both(job, inputs) -> tuple:
 
 def run(docs, **align):
     job = parse_config({"job": "t", "inputs": ["x"],
-                        "align": {"lexical_weight": 0.0, "embed_runs": False, **align}})
+                        "align": {"lexical_weight": 0.0, "embed_runs": "none", **align}})
     return both(job, tables(docs))
 
 
@@ -119,7 +119,7 @@ def test_parallel_pairs_embed_their_sentence_runs(tmp_path) -> None:
     assert stats["parallel_pairs"] == 1
     assert stats["runs_embedded"] == 2 * sum(16 - size + 1 for size in (2, 3, 4))
     averaged = parse_config({**job.model_dump(mode="json"),
-                             "align": {**job.align.model_dump(), "embed_runs": False}})
+                             "align": {**job.align.model_dump(), "embed_runs": "none"}})
     without, _ = both(averaged, tables(docs))
     assert (without["kind"] == "1-1").sum() == 16
     flat = [i for ids in with_runs["sent_ids_a"] for i in ids]
