@@ -74,6 +74,8 @@ class Stage(ABC):
     #: it then splits its inputs itself (:meth:`plan_shards`) and executors run the shards
     #: anywhere; the results are concatenated in shard order, as for ``per_document``.
     per_pair: ClassVar[bool] = False
+    #: The keys of the config section this stage's output depends on (None: all of them).
+    config_keys: ClassVar[tuple[str, ...] | None] = None
     #: True for stages that load a model: executors keep one long-lived worker per model copy.
     loads_model: ClassVar[bool] = False
 
@@ -95,7 +97,9 @@ class Stage(ABC):
 
     def cache_key(self, input_fingerprints: dict[str, str]) -> str:
         """Hash of stage identity, its config section, extra key parts and its inputs."""
-        config = self.config.model_dump(mode="json") if self.config is not None else None
+        config = (self.config.model_dump(mode="json", include=set(self.config_keys)
+                                         if self.config_keys is not None else None)
+                  if self.config is not None else None)
         payload = {
             "quotetrace": __version__,  # a new release recomputes rather than trusting old results
             "stage": self.name,

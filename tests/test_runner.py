@@ -147,7 +147,7 @@ def test_from_stage_recomputes_from_there(make_job: Callable[..., Any], tmp_path
     run_job(make_job())
     before = table_bytes(tmp_path / "out")
     result = run_job(make_job(), from_stage="align")
-    assert cached(result) == ["clean", "segment", "detect", "translate", "embed"]
+    assert cached(result) == ["clean", "segment", "detect", "translate", "embed", "stories"]
     assert table_bytes(tmp_path / "out") == before
     result = run_job(make_job(), from_stage="detect")
     assert cached(result) == ["clean", "segment"]
@@ -164,9 +164,10 @@ def test_changed_align_config_recomputes_align_only(make_job: Callable[..., Any]
     before = table_bytes(tmp_path / "out")
     threshold = float(base.tables["alignments"]["margin"].median())
     strict = run_job(make_job(align={"min_margin": threshold}))
-    # Quotes do not depend on alignments; trace (which reads them) recomputes.
-    assert cached(strict) == ["clean", "segment", "detect", "translate", "embed", "quotes",
-                              "attribute"]
+    # Quotes do not depend on alignments; trace (which reads them) recomputes. min_margin is
+    # the comparable pairs' threshold, not corpus mining's: stories is kept.
+    assert cached(strict) == ["clean", "segment", "detect", "translate", "embed", "stories",
+                              "quotes", "attribute"]
     align = STAGE_NAMES.index("align")
     assert strict.reports[align].key != base.reports[align].key
     after = table_bytes(tmp_path / "out")
@@ -210,12 +211,12 @@ def test_crash_resumes_from_the_stage_cache(seeds_run: JobResult, make_job: Call
         with pytest.raises(RuntimeError, match="killed during align"):
             run_job(make_job(output))
     done = sorted(p.parent.name.split("-")[0] for p in output.glob(".cache/stages/*/done"))
-    assert done == sorted(["clean", "segment", "detect", "translate", "embed"])
+    assert done == sorted(["clean", "segment", "detect", "translate", "embed", "stories"])
     for name in [*TABLES, "manifest.json"]:
         assert not (output / name).exists(), name
     assert list(output.glob("**/*.tmp")) == []
     resumed = run_job(make_job(output))
-    assert cached(resumed) == ["clean", "segment", "detect", "translate", "embed"]
+    assert cached(resumed) == ["clean", "segment", "detect", "translate", "embed", "stories"]
     assert table_bytes(output) == table_bytes(seeds_run.output_dir)
 
 

@@ -71,6 +71,10 @@ class Stories(Stage):
     name: ClassVar[str] = "stories"
     reads = ("documents", "sentences", "embeddings")
     writes = ("document_pairs", "lexicon")
+    config_keys = ("pairs", "same_outlet", "k", "candidates", "lexical_weight",
+                   "date_window_days", "evidence_min_margin", "evidence_min_score", "min_links",
+                   "min_link_share", "strong_margin", "mode", "parallel_min_order",
+                   "parallel_min_coverage")
 
     @property
     def config(self) -> BaseModel:

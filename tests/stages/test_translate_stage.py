@@ -28,7 +28,8 @@ def test_translation_is_deterministic_and_cached(make_job, tiny_marian, tmp_path
         tmp_path / "b" / "sentences.parquet").read_bytes()
     rerun = run_job(make_job(tmp_path / "a", translate=config))
     assert [r.name for r in rerun.reports if r.cached] == [
-        "clean", "segment", "detect", "translate", "embed", "align", "quotes", "attribute", "trace"]
+        "clean", "segment", "detect", "translate", "embed", "stories", "align", "quotes",
+        "attribute", "trace"]
     assert first.summary()["translated"] == second.summary()["translated"] == 14
 
 
