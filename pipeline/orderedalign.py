@@ -44,7 +44,7 @@ class OrderedParams:
     max_align: int = 5
     band: int = 8
     skip: float = -0.1
-    skip_unmatched: float = 0.0
+    skip_unmatched: float = -0.005
     margin: bool = True
     length_penalty: bool = True
 
