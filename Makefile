@@ -34,6 +34,7 @@ test: models
 
 bench: models
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/align_corpus.py
 	$(PY) benchmarks/onnx_embed.py
 	$(PY) benchmarks/ct2_translate.py
 
@@ -44,6 +45,8 @@ eval: run
 	$(PY) eval/evaluate_seeds.py outputs/seeds
 	$(PY) eval/evaluate_quotes_seeds.py outputs/seeds
 	$(PY) eval/evaluate_bitext.py
+	$(PY) eval/evaluate_mixed.py --split tst2013
+	$(PY) eval/evaluate_ordered.py --split tst2013
 	$(PY) eval/evaluate_quotes_polnear.py
 	$(PY) eval/evaluate_mrpc.py
 

@@ -30,6 +30,7 @@ import argparse
 import contextlib
 import json
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -227,24 +228,15 @@ def synthetic_corpus(target: int, seed: int) -> Synthetic:
 def run_ours(data: Synthetic, window: float | None, progress: Callable[[str], None]
              ) -> tuple[set[tuple[int, int]], list[tuple[tuple[int, ...], tuple[int, ...]]],
                         dict[str, Any]]:
-    """plan_pairs + align_planned on every pair, with the align stage's defaults, dense only."""
-    from pipeline.alignlib import AlignParams
-    from pipeline.config import AlignConfig
-    from pipeline.corpusalign import CorpusAlignParams, align_planned, document_side, plan_pairs
-    from pipeline.corpusmining import CorpusData, MiningParams
-    from pipeline.orderedalign import OrderedParams
+    """plan_pairs + align_planned on every pair, with the align stage's defaults, dense only.
 
-    config = AlignConfig(lexical_weight=0.0, date_window_days=window)
-    params = CorpusAlignParams(
-        mining=MiningParams(
-            k=config.k, candidates=config.candidates, lexical_weight=0.0,
-            min_margin=config.evidence_min_margin, min_links=config.min_links,
-            min_link_share=config.min_link_share, strong_margin=config.strong_margin,
-            pairs=config.pairs, same_outlet=config.same_outlet, date_window_days=window),
-        pair=AlignParams(**config.model_dump(include=set(AlignParams.__dataclass_fields__))),
-        ordered=OrderedParams(max_align=config.max_align, band=config.band, skip=config.skip),
-        mode=config.mode, parallel_min_order=config.parallel_min_order,
-        parallel_min_coverage=config.parallel_min_coverage)
+    No embedding model here, so merged units average their sentences' vectors (``runs=None``)."""
+    from pipeline.config import AlignConfig
+    from pipeline.corpusalign import align_planned, document_side, params_from_config, plan_pairs
+    from pipeline.corpusmining import CorpusData
+
+    params = params_from_config(AlignConfig(
+        lexical_weight=0.0, date_window_days=None if window is None else int(window)))
     n = len(data.doc)
     day = data.day if window is not None else np.full(len(data.day), np.nan)
     started = time.perf_counter()
@@ -352,7 +344,18 @@ def _status_mb(field: str) -> float:
     return float("nan")
 
 
-def bench(size: int, variants: list[str], seed: int) -> list[dict[str, Any]]:
+def commit() -> str:
+    """The repository's HEAD, with ``+dirty`` when pipeline/ has uncommitted changes."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                              check=False)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + ("+dirty" if git("status", "--porcelain", "--", "pipeline") else "")
+
+
+def bench(size: int, variants: list[str], seed: int, head: str) -> list[dict[str, Any]]:
     log(f"{size}: generating the corpus (seed {seed})")
     started = time.perf_counter()
     data = synthetic_corpus(size, seed)
@@ -395,7 +398,7 @@ def bench(size: int, variants: list[str], seed: int) -> list[dict[str, Any]]:
             "parallel_pairs": stats["parallel_pairs"],
             "comparable_pairs": stats["comparable_pairs"],
             "peak_mb_ours": round(peak_ours, 1), "peak_mb_baseline": round(peak_baseline, 1),
-            "seed": seed, "load_1m": round(os.getloadavg()[0], 2),
+            "seed": seed, "commit": head, "load_1m": round(os.getloadavg()[0], 2),
         })
         print(json.dumps(lines[-1]), flush=True)
     return lines
@@ -414,8 +417,9 @@ def main(argv: list[str] | None = None) -> int:
     variants = [v for v in args.variants.split(",") if v]
     if unknown := set(variants) - {"exact", "window7"}:
         parser.error(f"unknown variants: {sorted(unknown)}")
+    head = commit()  # before pipeline is imported: the code every line measures
     for size in sizes:
-        bench(size, variants, args.seed + size)
+        bench(size, variants, args.seed + size, head)
     return 0
 
 
