@@ -254,22 +254,28 @@ def ratio_margin(scores: np.ndarray, denominators: np.ndarray) -> np.ndarray:
     return np.where((denominators > 0) & (scores > 0), margins, -np.inf)
 
 
-def _merged_unit(side: SideData, indices: tuple[int, ...]) -> tuple[np.ndarray, sparse.csr_matrix]:
+def _merged_unit(side: SideData, indices: tuple[int, ...], lexical_too: bool = True
+                 ) -> tuple[np.ndarray, sparse.csr_matrix | None]:
     if side.runs and len(indices) in side.runs:  # embedded as one text
         vector = side.runs[len(indices)][min(indices)].astype(np.float64)
     else:
         weights = side.lengths[list(indices)].astype(np.float64)
         vector = (weights[:, None] * side.embeddings[list(indices)].astype(np.float64)).sum(0)
     vector /= np.linalg.norm(vector) or 1.0
-    lexical = side.lexical[list(indices)].astype(np.float64).sum(axis=0)
-    lexical = sparse.csr_matrix(lexical / (np.linalg.norm(lexical) or 1.0))
+    if not lexical_too:
+        return vector, None
+    # Summed as a sparse row: a dense row would be as wide as the corpus's vocabulary.
+    rows = side.lexical[list(indices)].astype(np.float64)
+    lexical = sparse.csr_matrix(np.ones((1, len(indices)))) @ rows
+    norm = float(np.sqrt(lexical.multiply(lexical).sum()))
+    lexical = sparse.csr_matrix(lexical / (norm or 1.0))
     return vector, lexical
 
 
 def _unit_score(a: SideData, ia: tuple[int, ...], b: SideData, ib: tuple[int, ...],
                 weight: float) -> float:
-    va, la = _merged_unit(a, ia)
-    vb, lb = _merged_unit(b, ib)
+    va, la = _merged_unit(a, ia, bool(weight))
+    vb, lb = _merged_unit(b, ib, bool(weight))
     lexical = float((la @ lb.T).toarray()[0, 0]) if weight else 0.0
     return float((1.0 - weight) * float(va @ vb) + weight * lexical)
 
