@@ -273,11 +273,11 @@ def run_ours(data: dict[str, Any]) -> tuple[list[Any], float]:
     import numpy as np
 
     from pipeline.alignlib import AlignParams, SideData, align_pair
-    from pipeline.stages.align import lexical_matrix
+    from pipeline.lexical import fit_lexicon, tfidf_rows
 
     started = time.perf_counter()
     texts_a, texts_b = data["texts_a"], data["texts_b"]
-    lexical = lexical_matrix(texts_a + texts_b)
+    lexical = tfidf_rows(texts_a + texts_b, fit_lexicon(texts_a + texts_b))
     tfidf_s = time.perf_counter() - started
     side_a = SideData(data["ea"], lexical[:len(texts_a)],
                       np.array([len(t) for t in texts_a], dtype=np.float32))
