@@ -172,8 +172,9 @@ class AlignConfig(Section):
         -0.1, ge=-1, le=1, description="parallel: score of leaving a sentence unaligned (1-0 / "
         "0-1) ...")
     skip_unmatched: float = Field(
-        -0.005, ge=-1, le=1, description="... or, for a sentence without any candidate of ratio "
-        "margin ≥ 1 in the other document (a sentence the translator dropped), this.")
+        -0.005, ge=-1, le=1, description="... or, for a sentence without a candidate in the "
+        "other document as good as the pair's weaker links (a sentence the translator "
+        "dropped), this.")
     exact_pair_max: int = Field(
         8192, gt=0, description="Within a document pair: up to this many sentences on the larger "
         "side, every similarity is computed; above it, candidates come from FAISS (HNSW) dense "

@@ -36,6 +36,8 @@ from pipeline.orderedalign import OrderedParams, align_ordered
 #: Fewer links than this say nothing about order (3 random links are in order 1 time in 6), so
 #: such a pair is aligned as comparable news under ``mode: auto``.
 PARALLEL_MIN_LINKS = 6
+#: A sentence of a parallel pair is *matched* when some candidate of it in the other document
+#: has a ratio margin at least this quantile of the pair's own link margins.
 UNMATCHED_QUANTILE = 0.2
 
 
@@ -74,8 +76,9 @@ class PairPlan:
     b: int
     mode: str
     anchors: tuple[tuple[int, int], ...]
-    #: parallel pairs: which sentences of each document have a candidate in the other one
-    #: with a ratio margin ≥ 1 (see :func:`pipeline.orderedalign.align_ordered`)
+    #: parallel pairs: which sentences of each document have a candidate in the other one as
+    #: good as the pair's weaker links (:func:`matched`; see
+    #: :func:`pipeline.orderedalign.align_ordered`)
     matched_a: tuple[bool, ...] = ()
     matched_b: tuple[bool, ...] = ()
     links: int = 0

@@ -43,6 +43,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from pipeline.alignlib import SideData, pair_similarity
+
 #: Margins within this of a threshold pass it: a sentence republished verbatim by more than
 #: ``k`` outlets has margin 1 up to rounding (its ``k`` best similarities all equal its own).
 MARGIN_TOLERANCE = 1e-9
@@ -72,8 +74,8 @@ class MiningParams:
 class CorpusData:
     """The job's sentences, grouped by document, and what eligibility needs of each document.
 
-    ``doc``, ``position`` are per sentence; ``outlet``, ``lang``, ``stem`` (small integer ids)
-    and ``day`` (days since any epoch, NaN when undated) are per document.
+    ``doc`` (document index, non-decreasing) is per sentence; ``outlet``, ``lang``, ``stem``
+    (small integer ids) and ``day`` (days since any epoch, NaN when undated) are per document.
     """
 
     embeddings: np.ndarray
@@ -113,15 +115,8 @@ class CorpusLink:
 def pair_scores(corpus: CorpusData, rows: np.ndarray, cols: np.ndarray,
                 weight: float) -> np.ndarray:
     """float64 combined similarity of the sentence pairs ``(rows[n], cols[n])``."""
-    if len(rows) == 0:
-        return np.zeros(0, dtype=np.float64)
-    dense = np.einsum("ij,ij->i", corpus.embeddings[rows].astype(np.float64),
-                      corpus.embeddings[cols].astype(np.float64))
-    if weight == 0:
-        return dense
-    lexical = corpus.lexical[rows].astype(np.float64).multiply(
-        corpus.lexical[cols].astype(np.float64)).sum(axis=1)
-    return (1.0 - weight) * dense + weight * np.asarray(lexical).ravel()
+    whole = SideData(corpus.embeddings, corpus.lexical, np.zeros(0, dtype=np.float32))
+    return pair_similarity(whole, whole, rows, cols, weight, np.float64)
 
 
 def _sorted_members(corpus: CorpusData, lang: int) -> np.ndarray:
@@ -194,7 +189,7 @@ def search(corpus: CorpusData, params: MiningParams, progress=None) -> Neighbour
     score = np.full((n, languages, count), -np.inf, dtype=np.float64)
     members = [_sorted_members(corpus, lang) for lang in range(languages)]
     weight = params.lexical_weight
-    lexical32 = corpus.lexical.astype(np.float32)
+    lexical32 = corpus.lexical.astype(np.float32, copy=False)
     for target_lang in range(languages):
         targets = members[target_lang]
         if len(targets) == 0:

@@ -20,8 +20,8 @@ both documents:
    ``log2(1 + min/max)`` of the two units' character lengths, the second scaled by the
    documents' length ratio (``length_penalty``). A sentence left out (1-0 / 0-1) scores
    ``skip``, or ``skip_unmatched`` when corpus mining found it no counterpart in the other
-   document (no candidate there with a ratio margin ≥ 1): a translator who joins sentences
-   leaves every source sentence a counterpart, one who drops a sentence does not.
+   document (no candidate there as good as the pair's weaker links): a translator who joins
+   sentences leaves every source sentence a counterpart, one who drops a sentence does not.
 5. **DP** over the alignment types 0-1, 1-0 and every ``a``-``b`` with ``a, b ≥ 1`` and
    ``a + b ≤ max_align`` (so 1-3, 3-1 and 2-2 at the default 4 … 5); the best total score wins,
    ties going to the type listed first; then backtrack from ``(n, m)``.
@@ -99,20 +99,12 @@ def _neighbour_similarity(vector: np.ndarray, others: np.ndarray, left: np.ndarr
                           right: np.ndarray) -> np.ndarray:
     """Mean similarity of ``vector`` (d,) or rows (k×d) with ``others[left]`` / ``others[right]``
     where those exist (index in range), as bertalign does: both present → mean, one → it."""
-    count = len(others)
-    has_left, has_right = left >= 0, right < count
+    has_left, has_right = left >= 0, right < len(others)
     left_sim, right_sim = np.zeros(len(left)), np.zeros(len(right))
-    if vector.ndim == 1:
-        if has_left.any():
-            left_sim[has_left] = others[left[has_left]] @ vector
-        if has_right.any():
-            right_sim[has_right] = others[right[has_right]] @ vector
-    else:
-        if has_left.any():
-            left_sim[has_left] = np.einsum("ij,ij->i", others[left[has_left]], vector[has_left])
-        if has_right.any():
-            right_sim[has_right] = np.einsum("ij,ij->i", others[right[has_right]],
-                                             vector[has_right])
+    rows = np.broadcast_to(vector, (len(left), others.shape[1]))
+    for index, present, out in ((left, has_left, left_sim), (right, has_right, right_sim)):
+        if present.any():
+            out[present] = np.einsum("ij,ij->i", others[index[present]], rows[present])
     both = has_left & has_right
     return np.where(both, (left_sim + right_sim) / 2, left_sim + right_sim)
 
