@@ -41,12 +41,9 @@ import json
 import random
 import sys
 import tempfile
-import time
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import NamedTuple
-
-import yaml
 
 EVAL = Path(__file__).resolve().parent
 ROOT = EVAL.parent
@@ -54,7 +51,8 @@ for _folder in (ROOT, EVAL):  # run as a script from anywhere, or loaded by file
     if str(_folder) not in sys.path:
         sys.path.insert(0, str(_folder))
 
-from alignment_metrics import link_kind, sentence_units, unit_links  # noqa: E402
+from alignment_jobs import UnitLink, job_config, job_links, run_timed, stage_seconds  # noqa: E402
+from alignment_metrics import link_kind  # noqa: E402
 from evaluate_bitext import (  # noqa: E402
     BITEXT_CONFIG,
     SPLITS,
@@ -71,44 +69,8 @@ DEFAULT_MRPC = CORPORA / "mrpc_test" / "msr_paraphrase_test.tsv"
 SEEDS_CONFIG = ROOT / "configs" / "seeds.yaml"
 STORIES, PER_STORY = 20, 16
 
-UnitLink = tuple[str, tuple[int, ...], str, tuple[int, ...]]
 #: A link between talks: ((talk, vi line), ...), ((talk, en line), ...).
 TalkLink = tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]
-
-
-def _run(data: dict, source: str):
-    from pipeline.config import parse_config
-    from pipeline.runner import run_job
-
-    started = time.perf_counter()
-    result = run_job(parse_config(data, source))
-    return result, time.perf_counter() - started
-
-
-def _base_config(path: Path, inputs: Path, output: Path, job: str,
-                 settings: list[str] | None, embed_model: str | None, **sections: dict) -> dict:
-    from pipeline.config import apply_settings
-
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    data.update({"job": job, "inputs": [str(inputs)], "output": str(output)})
-    for section, values in sections.items():
-        data[section] = {**data.get(section, {}), **values}
-    if embed_model:
-        data["embed"] = {**data.get("embed", {}), "model": embed_model}
-    return apply_settings(data, list(settings or []))
-
-
-def _seconds(result, wall: float) -> dict[str, float]:
-    return {"job": round(wall, 1), **{r.name: round(r.seconds, 2) for r in result.reports}}
-
-
-def _linked(result, unit_of=None) -> tuple[list[UnitLink], dict]:
-    """The job's alignments as unit links, and the sentence coverage check."""
-    documents = result.tables["documents"]
-    raw = dict(zip(documents["doc_id"], documents["raw_text"], strict=True))
-    unit, coverage = sentence_units(result.tables["sentences"], raw,
-                                    unit_of(raw) if unit_of else None)
-    return unit_links(result.tables["alignments"], unit), coverage
 
 
 # --- IWSLT mixed ---------------------------------------------------------------------------
@@ -181,13 +143,14 @@ def evaluate_iwslt(talks: list[Talk], work: Path, config: Path = BITEXT_CONFIG,
                    settings: list[str] | None = None, embed_model: str | None = None) -> dict:
     inputs = work / "iwslt-mixed"
     write_talks(talks, inputs)
-    data = _base_config(config, inputs, work / "iwslt-mixed-out", "iwslt-mixed-eval", settings,
+    data = job_config(config, inputs, work / "iwslt-mixed-out", "iwslt-mixed-eval", settings,
                         embed_model, ingest={"extensions": [".vi", ".en"]},
                         segment={"min_chars": 1}, detect={"languages": ["vi", "en"]},
                         align={"pairs": "cross_language"})
-    result, wall = _run(data, f"evaluate_mixed ({config.name})")
-    links, coverage = _linked(result)
-    return {**score_iwslt(talks, links), "coverage": coverage, "seconds": _seconds(result, wall)}
+    result, wall = run_timed(data, f"evaluate_mixed ({config.name})")
+    links, coverage = job_links(result)
+    return {**score_iwslt(talks, links), "coverage": coverage,
+            "seconds": stage_seconds(result, wall)}
 
 
 # --- MRPC mixed ----------------------------------------------------------------------------
@@ -290,12 +253,12 @@ def evaluate_mrpc(corpus: Path, work: Path, config: Path = SEEDS_CONFIG,
     stories = build_mrpc(first, seed=seed)
     inputs = work / "mrpc-mixed"
     metadata = write_mrpc(stories, first, second, inputs)
-    data = _base_config(config, inputs, work / "mrpc-mixed-out", "mrpc-mixed-eval", settings,
+    data = job_config(config, inputs, work / "mrpc-mixed-out", "mrpc-mixed-eval", settings,
                         embed_model, ingest={"metadata": str(metadata)})
-    result, wall = _run(data, f"evaluate_mixed ({config.name})")
-    links, coverage = _linked(result, paragraph_of)
+    result, wall = run_timed(data, f"evaluate_mixed ({config.name})")
+    links, coverage = job_links(result, paragraph_of)
     return {**score_mrpc(stories, [bool(x) for x in labels], links), "coverage": coverage,
-            "seconds": _seconds(result, wall)}
+            "seconds": stage_seconds(result, wall)}
 
 
 def main(argv: list[str] | None = None) -> int:

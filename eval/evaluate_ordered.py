@@ -39,12 +39,9 @@ import json
 import random
 import sys
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
-
-import yaml
 
 EVAL = Path(__file__).resolve().parent
 ROOT = EVAL.parent
@@ -52,6 +49,7 @@ for _folder in (ROOT, EVAL):  # run as a script from anywhere, or loaded by file
     if str(_folder) not in sys.path:
         sys.path.insert(0, str(_folder))
 
+from alignment_jobs import job_config, job_links, run_timed, stage_seconds  # noqa: E402
 from alignment_metrics import (  # noqa: E402
     count_multiple,
     kind_recall,
@@ -59,8 +57,6 @@ from alignment_metrics import (  # noqa: E402
     read_align,
     rounded,
     score_multiple,
-    sentence_units,
-    unit_links,
 )
 from evaluate_bitext import BITEXT_CONFIG, SPLITS, Link, load_talks  # noqa: E402
 
@@ -151,17 +147,10 @@ def job_data(inputs: Path, output: Path, src: str, tgt: str, config: Path = BITE
              settings: list[str] | None = None, embed_model: str | None = None,
              job: str = "ordered-eval") -> dict:
     """The config mapping: ``config`` set up for ``src``/``tgt`` files, then ``settings``."""
-    from pipeline.config import apply_settings
-
-    data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
-    data.update({"job": job, "inputs": [str(inputs)], "output": str(output)})
-    data["detect"] = {**data.get("detect", {}), "languages": [src, tgt]}
-    data["ingest"] = {**data.get("ingest", {}), "extensions": [f".{src}", f".{tgt}"]}
-    data["segment"] = {**data.get("segment", {}), "min_chars": 1}
-    data["align"] = {**data.get("align", {}), "pairs": "cross_language"}
-    if embed_model:
-        data["embed"] = {**data.get("embed", {}), "model": embed_model}
-    return apply_settings(data, list(settings or []))
+    return job_config(config, inputs, output, job, settings, embed_model,
+                      detect={"languages": [src, tgt]},
+                      ingest={"extensions": [f".{src}", f".{tgt}"]},
+                      segment={"min_chars": 1}, align={"pairs": "cross_language"})
 
 
 def split_links(bitexts: list[Bitext],
@@ -228,25 +217,17 @@ def evaluate(bitexts: list[Bitext], src: str, tgt: str, work: Path,
              config: Path = BITEXT_CONFIG, settings: list[str] | None = None,
              embed_model: str | None = None, name: str = "ordered") -> dict:
     """Write ``bitexts`` into ``work``, run them as one job and score the alignments."""
-    from pipeline.config import parse_config
-    from pipeline.runner import run_job
-
     inputs = work / name
     write_bitexts(bitexts, inputs, src, tgt)
     data = job_data(inputs, work / f"{name}-out", src, tgt, config, settings, embed_model,
                     job=f"{name}-eval")
-    started = time.perf_counter()
-    result = run_job(parse_config(data, f"evaluate_ordered ({config.name})"))
-    seconds = time.perf_counter() - started
-    documents = result.tables["documents"]
-    raw = dict(zip(documents["doc_id"], documents["raw_text"], strict=True))
-    unit, coverage = sentence_units(result.tables["sentences"], raw)
-    report = score_bitexts(bitexts, unit_links(result.tables["alignments"], unit), src, tgt)
+    result, seconds = run_timed(data, f"evaluate_ordered ({config.name})")
+    links, coverage = job_links(result)
+    report = score_bitexts(bitexts, links, src, tgt)
     report["coverage"] = coverage
     report["config"] = str(config)
     report["settings"] = list(settings or [])
-    report["seconds"] = {"job": round(seconds, 1),
-                         **{r.name: round(r.seconds, 2) for r in result.reports}}
+    report["seconds"] = stage_seconds(result, seconds)
     return report
 
 
