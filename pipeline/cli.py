@@ -6,20 +6,26 @@ non-zero exit code; no traceback for bad input.
 
 from __future__ import annotations
 
+import errno
+import functools
+import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
-from pipeline.errors import QuotetraceError
+from pipeline.errors import InputError, QuotetraceError
+from pipeline.terminal import json_terminal_safe, terminal_safe
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -30,16 +36,82 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 console = Console(stderr=True)
 
 
+#: ``--debug`` (or QUOTETRACE_DEBUG=1): show the traceback of an unexpected error.
+DEBUG = {"on": os.environ.get("QUOTETRACE_DEBUG", "") not in {"", "0"}}
+
+
+@app.callback()
+def _options(debug: Annotated[bool, typer.Option(
+        "--debug", help="Show the full traceback of an error.")] = False) -> None:
+    """Align statements and quotes across news outlets and languages."""
+    if debug:
+        DEBUG["on"] = True
+
+
+def guarded(command: Callable[..., None]) -> Callable[..., None]:
+    """Turn every failure of ``command`` into one line and an exit code.
+
+    Library errors carry their own message and code (2 config or usage, 3 input or output
+    folder, 4 model); an operating-system error (disk full, permission) names the file
+    (exit 3); anything else is reported as an internal error in one line (exit 1), with the
+    traceback only under ``--debug``.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except (typer.Exit, typer.Abort, click.exceptions.ClickException,
+                click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except QuotetraceError as error:
+            if DEBUG["on"]:
+                console.print_exception()
+            _fail(error)
+        except OSError as error:
+            if DEBUG["on"]:
+                raise
+            where = f"{error.filename}: " if error.filename else ""
+            reason = ("no space left on the device; free some space and rerun"
+                      if error.errno == errno.ENOSPC else error.strerror or str(error))
+            _fail(InputError(f"{where}{reason}"))
+        except Exception as error:
+            if DEBUG["on"]:
+                raise
+            _fail(QuotetraceError(f"internal error: {type(error).__name__}: "
+                                  f"{str(error)[:300]}; rerun with --debug for the traceback"))
+
+    return wrapper
+
+
+def _echo(text: str) -> None:
+    """Print command output with article text made safe for the terminal."""
+    typer.echo(terminal_safe(text))
+
+
+def _echo_json(data: Any) -> None:
+    typer.echo(json_terminal_safe(json.dumps(data, ensure_ascii=False, default=str)))
+
+
 def _fail(error: QuotetraceError) -> None:
     # Escaped: messages hold brackets ("detect.languages [en, vi]") that are no markup.
-    console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, markup=True)
+    console.print(f"[bold red]error:[/] {escape(terminal_safe(str(error)))}", highlight=False,
+                  markup=True)
     raise typer.Exit(error.exit_code)
+
+
+def _terminal_safe_record(record: logging.LogRecord) -> bool:
+    """Log lines may quote article text: make them safe for the terminal. A record marked
+    ``console=False`` (a job's error, which the command prints itself) stays in run.log."""
+    record.msg, record.args = terminal_safe(record.getMessage()), None
+    return getattr(record, "console", True)
 
 
 def _setup_logging(verbose: bool) -> None:
     logger = logging.getLogger("quotetrace")
     if not any(isinstance(h, RichHandler) for h in logger.handlers):
         handler = RichHandler(console=console, show_path=False, show_time=False)
+        handler.addFilter(_terminal_safe_record)
         handler.setLevel(logging.INFO if verbose else logging.WARNING)
         logger.addHandler(handler)
     logger.propagate = False
@@ -74,6 +146,7 @@ def rich_progress_factory():
 
 
 @app.command()
+@guarded
 def run(
     config: Annotated[Path, typer.Argument(help="Job config (YAML), e.g. configs/seeds.yaml.")],
     input: Annotated[list[str] | None, typer.Option(
@@ -111,7 +184,8 @@ def run(
         _fail(error)
         return
     summary = result.summary()
-    table = Table(title=f"job {job.job} → {result.output_dir}", show_header=True)
+    table = Table(title=escape(terminal_safe(f"job {job.job} → {result.output_dir}")),
+                  show_header=True)
     table.add_column("stage")
     table.add_column("seconds", justify="right")
     table.add_column("notes")
@@ -121,25 +195,27 @@ def run(
                                        "found_languages"}
                           and not (k in {"shards", "shards_resumed"} and v in {0, 1}))
         table.add_row(report.name, f"{report.seconds:.2f}",
-                      ("cached " if report.cached else "") + notes)
+                      escape(terminal_safe(("cached " if report.cached else "") + notes)))
     console.print(table)
     console.print(
         f"documents {summary['documents']} · sentences {summary['sentences']} · "
         f"translated {summary['translated']} · pairs {summary['pairs']} · "
         f"quotes {summary['quotes']} · clusters {summary['clusters']}", highlight=False)
     for line in summary["notices"]:  # e.g. why a stage produced nothing
-        console.print(f"[bold yellow]notice:[/] {escape(line)}", highlight=False, markup=True)
+        console.print(f"[bold yellow]notice:[/] {escape(terminal_safe(line))}", highlight=False,
+                      markup=True)
 
 
 @app.command()
+@guarded
 def trace(
     output_dir: Annotated[Path, typer.Argument(help="A job's output folder, e.g. outputs/seeds.")],
     text: Annotated[str, typer.Argument(help="A quote or statement, in any language.")],
-    top: Annotated[int, typer.Option("--top", help="How many matching clusters to show.")] = 3,
+    top: Annotated[int, typer.Option("--top", min=1,
+                                     help="How many matching clusters to show.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Trace a quote back to its speaker, its renditions across outlets, and its source."""
-    import json
 
     from pipeline.trace_query import format_trace
     from pipeline.trace_query import trace as trace_text
@@ -150,12 +226,13 @@ def trace(
         _fail(error)
         return
     if as_json:
-        typer.echo(json.dumps(result, ensure_ascii=False, default=str))
+        _echo_json(result)
     else:
-        typer.echo(format_trace(result))
+        _echo(format_trace(result))
 
 
 @app.command()
+@guarded
 def report(
     output_dir: Annotated[Path, typer.Argument(help="A job's output folder, e.g. outputs/seeds.")],
     output: Annotated[Path | None, typer.Option(
@@ -173,6 +250,7 @@ def report(
 
 
 @app.command()
+@guarded
 def inspect(
     output_dir: Annotated[Path, typer.Argument(help="A job's output folder, e.g. outputs/seeds.")],
     doc: Annotated[str | None, typer.Option("--doc", help="Show one document (id or prefix).")
@@ -184,7 +262,6 @@ def inspect(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Summarise a job's outputs, one document, or a pair of documents side by side."""
-    import json
 
     from pipeline import inspect_outputs as views
 
@@ -201,10 +278,14 @@ def inspect(
     except QuotetraceError as error:
         _fail(error)
         return
-    typer.echo(json.dumps(data, ensure_ascii=False, default=str) if as_json else text)
+    if as_json:
+        _echo_json(data)
+    else:
+        _echo(text)
 
 
 @app.command()
+@guarded
 def export(
     output_dir: Annotated[Path, typer.Argument(help="A job's output folder, e.g. outputs/seeds.")],
     to: Annotated[Path, typer.Option("--to", help="Target folder (must be empty or absent).")],
@@ -229,6 +310,7 @@ def export(
 
 
 @app.command("setup-models")
+@guarded
 def setup_models(
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if present.")] = False,
 ) -> None:

@@ -23,3 +23,9 @@ class ModelUnavailableError(QuotetraceError):
     """A configured model cannot be loaded (not built locally and no hub access)."""
 
     exit_code = 4
+
+
+class UsageError(QuotetraceError):
+    """A command was given an argument it cannot use (an empty query, --top 0)."""
+
+    exit_code = 2

@@ -48,6 +48,7 @@ from pipeline import __version__
 from pipeline.data import QUOTES, SENTENCES
 from pipeline.errors import InputError
 from pipeline.inspect_outputs import SUMMARY_TABLES, lang_of, load_tables
+from pipeline.jobfolder import MARKER
 
 FORMATS = ("hf", "parquet", "jsonl", "bitext")
 TABLE_NAMES = ("pairs", "sentences", "quotes")
@@ -353,6 +354,10 @@ def _check_target(output_dir: Path, to: Path, overwrite: bool) -> None:
     if resolved == source or resolved in source.parents:
         raise InputError(f"{to}: holds the job's output folder {output_dir}; export to another "
                          "--to folder")
+    for folder in (resolved, *resolved.parents):
+        if folder == source or (folder / MARKER).is_file():
+            raise InputError(f"{to}: is inside the job folder {folder}, which quotetrace "
+                             "manages; export to a folder outside it")
     if to.is_dir() and any(to.iterdir()) and not overwrite:
         raise InputError(f"{to}: folder is not empty; choose another --to folder or pass "
                          "--overwrite to replace it")

@@ -17,7 +17,6 @@ Document ids may be given in full or as a unique prefix (``003`` for ``003_9bed0
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from io import StringIO
@@ -27,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.errors import InputError
-from pipeline.io import read_parquet
+from pipeline.jobfolder import read_job
 
 #: Tables each view needs (all of them are written by every ``quotetrace run``).
 SUMMARY_TABLES = ("documents", "sentences", "alignments", "quotes", "clusters")
@@ -51,38 +50,11 @@ def clean(value: Any) -> Any:
     return value
 
 
-def read_manifest(output_dir: Path) -> dict[str, Any]:
-    """A job's ``manifest.json`` (``{}`` when absent; InputError when damaged)."""
-    manifest_path = Path(output_dir) / "manifest.json"
-    if not manifest_path.is_file():
-        return {}
-    try:
-        return json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InputError(f"{manifest_path}: not valid JSON ({error}); rerun the job") from None
-
-
 def load_tables(output_dir: Path | str, names: tuple[str, ...] = SUMMARY_TABLES
                 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
-    """The named tables of a job's output folder, and its manifest (``{}`` when absent)."""
-    output_dir = Path(output_dir)
-    if not output_dir.is_dir():
-        raise InputError(f"{output_dir}: no such output folder; run `quotetrace run CONFIG` "
-                         "first (the folder is the config's `output`)")
-    missing = [f"{name}.parquet" for name in names
-               if not (output_dir / f"{name}.parquet").is_file()]
-    if missing:
-        raise InputError(f"{output_dir}: no {', '.join(missing)} here; run `quotetrace run "
-                         "CONFIG` first so that the job's outputs exist")
-    manifest = read_manifest(output_dir)
-    tables = {}
-    for name in names:
-        try:
-            tables[name] = read_parquet(output_dir / f"{name}.parquet")
-        except Exception as error:  # pyarrow raises several types for a damaged file
-            raise InputError(f"{output_dir / f'{name}.parquet'}: cannot be read ({error}); "
-                             "rerun `quotetrace run CONFIG`") from None
-    return tables, manifest
+    """The named tables of a finished job, checked against its manifest (``{}`` when absent)."""
+    tables, manifest = read_job(output_dir, names)
+    return {name: frame for name, frame in tables.items() if frame is not None}, manifest
 
 
 def resolve_doc_id(documents: pd.DataFrame, doc_id: str) -> str:

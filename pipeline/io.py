@@ -64,5 +64,26 @@ def write_parquet_atomic(target: Path, frame: pd.DataFrame, schema: pa.Schema | 
         pq.write_table(table, tmp, compression="zstd", write_statistics=True)
 
 
+def write_parquet_staged(target: Path, frame: pd.DataFrame,
+                         schema: pa.Schema | None = None) -> Path:
+    """Write ``frame`` as :func:`write_parquet_atomic` does, but to a temporary file beside
+    ``target`` that the caller renames into place (with others, once all are written) or
+    deletes; returns its path."""
+    table = to_arrow(frame, schema)
+    if schema is not None:
+        table = table.replace_schema_metadata(None)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    path = Path(tmp)
+    try:
+        pq.write_table(table, path, compression="zstd", write_statistics=True)
+        os.chmod(path, 0o666 & ~_umask())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
 def read_parquet(path: Path) -> pd.DataFrame:
     return pq.read_table(path).to_pandas()

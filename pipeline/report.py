@@ -36,9 +36,8 @@ from typing import Any
 import pandas as pd
 
 from pipeline.data import ALIGNMENTS, CLUSTERS, DOCUMENTS, QUOTES, SENTENCES
-from pipeline.errors import InputError
-from pipeline.inspect_outputs import read_manifest
-from pipeline.io import read_parquet, write_text_atomic
+from pipeline.io import write_text_atomic
+from pipeline.jobfolder import read_job
 from pipeline.stages.trace import english_forms, word_diff
 
 REPORT_NAME = "report.html"
@@ -133,20 +132,14 @@ def _num(value: Any, digits: int = 3) -> str:
 
 def load_job(output_dir: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """The job's contract tables (absent optional ones empty) and its manifest (or {})."""
-    output_dir = Path(output_dir)
-    missing = [f"{name}.parquet" for name in REQUIRED
-               if not (output_dir / f"{name}.parquet").is_file()]
-    if missing:
-        raise InputError(f"{output_dir}: no {', '.join(missing)} here; run "
-                         "`quotetrace run CONFIG` first so that the job's outputs exist")
+    optional = tuple(name for name in TABLES if name not in REQUIRED)
+    read, manifest = read_job(output_dir, tuple(TABLES), optional=optional)
     tables: dict[str, pd.DataFrame] = {}
     for name, schema in TABLES.items():
-        path = output_dir / f"{name}.parquet"
-        if path.is_file():
-            tables[name] = read_parquet(path)
-        else:
-            tables[name] = pd.DataFrame({f.name: pd.Series(dtype=object) for f in schema})
-    return tables, read_manifest(output_dir)
+        frame = read[name]
+        tables[name] = frame if frame is not None else pd.DataFrame(
+            {f.name: pd.Series(dtype=object) for f in schema})
+    return tables, manifest
 
 
 class _Context:

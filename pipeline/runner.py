@@ -14,9 +14,11 @@ the other stages see the whole corpus and run here.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
+import os
 import platform
 import resource
 import shutil
@@ -29,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline import __version__
+from pipeline import __version__, integrity
 from pipeline.base import Progress, Stage, StageContext, Tables
 from pipeline.config import JobConfig
 from pipeline.data import OUTPUT_TABLES
@@ -42,7 +44,12 @@ from pipeline.executors.shards import (
     merge_stats,
     plan_shards,
 )
-from pipeline.io import read_parquet, write_json_atomic, write_parquet_atomic
+from pipeline.io import (
+    write_json_atomic,
+    write_parquet_atomic,
+    write_parquet_staged,
+)
+from pipeline.jobfolder import MANIFEST, JobFolder, OutputFolderError, sha256_file
 from pipeline.models.embedding import model_identity
 from pipeline.stages.align import Align
 from pipeline.stages.attribute import Attribute
@@ -154,7 +161,7 @@ class AccumulatingProgress(Progress):
 
 
 def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return sha256_file(path)
 
 
 def content_fingerprint(key: str, tables: Tables) -> str:
@@ -176,11 +183,39 @@ class StageCache:
     def folder(self, stage: Stage, key: str) -> Path:
         return self.root / f"{stage.name}-{key}"
 
+    @staticmethod
+    def _files(stage: Stage) -> list[str]:
+        """The files of an entry, each checksummed in its ``done`` marker."""
+        return [*(f"{name}.parquet" for name in stage.writes), "stats.json"]
+
     def load(self, stage: Stage, key: str) -> Tables | None:
+        """The cached tables, or None when there are none or they fail their checksums.
+
+        A damaged entry is removed with one warning, so the stage is recomputed instead of
+        every rerun crashing until ``--force`` (one an older version wrote, with a plain-key
+        ``done`` and no checksums, cannot be verified: it is recomputed too, quietly).
+        """
         folder = self.folder(stage, key)
         if not (folder / "done").exists():
             return None
-        return {name: read_parquet(folder / f"{name}.parquet") for name in stage.writes}
+        try:
+            marker = integrity.read_marker(folder / "done", self._files(stage),
+                                           outdated=lambda text: text.strip() == key)
+            if marker.get("key") != key:
+                raise integrity.DamagedCache("done marks another key")
+            files = marker["files"]
+            stats = integrity.read_verified(folder, "stats.json", files["stats.json"])
+            integrity.json_value(stats, "stats.json")
+            return {name: integrity.parquet_frame(
+                integrity.read_verified(folder, f"{name}.parquet", files[f"{name}.parquet"]),
+                f"{name}.parquet") for name in stage.writes}
+        except integrity.OutdatedCache:
+            logger.info("stage %s: cache %s predates checksums; recomputing", stage.name, folder)
+        except integrity.DamagedCache as error:
+            logger.warning("stage %s: damaged cache %s (%s): removed; the stage is recomputed",
+                           stage.name, folder, error)
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
 
     def load_stats(self, stage: Stage, key: str) -> dict[str, Any]:
         path = self.folder(stage, key) / "stats.json"
@@ -191,12 +226,15 @@ class StageCache:
 
     def save(self, stage: Stage, key: str, tables: Tables,
              stats: dict[str, Any] | None = None) -> None:
+        """Write the tables and stats, then (last, atomically) ``done`` with their checksums:
+        the entry counts only once every file it needs is recorded."""
         folder = self.folder(stage, key)
         shutil.rmtree(folder, ignore_errors=True)
         for name in stage.writes:
             write_parquet_atomic(folder / f"{name}.parquet", tables[name])
         write_json_atomic(folder / "stats.json", json.loads(json.dumps(stats or {}, default=str)))
-        (folder / "done").write_text(key)
+        checksums = integrity.file_checksums(folder, self._files(stage))
+        write_json_atomic(folder / "done", integrity.marker(checksums, key=key))
         for stale in self.root.glob(f"{stage.name}-*"):
             if stale != folder:
                 shutil.rmtree(stale, ignore_errors=True)
@@ -231,8 +269,8 @@ class Runner:
         return self._executor
 
     def run(self) -> JobResult:
-        created = not self.output_dir.exists()
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        folder = JobFolder(self.output_dir, self.job.job, self.inputs or self.job.inputs)
+        folder.claim()  # refuses a folder that is not ours, or one another run is writing
         handler = logging.FileHandler(self.output_dir / "run.log", encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         logger.addHandler(handler)
@@ -240,16 +278,21 @@ class Runner:
         try:
             logger.info("job %s (config %s): %s", self.job.job, self.job.fingerprint(),
                         " ".join(sys.argv))
-            result = self._run_stages()
-            self._write_outputs(result)
+            try:
+                result = self._run_stages()
+                self._write_outputs(result)
+            except OSError as error:  # disk full, permission, a folder that vanished
+                raise OutputFolderError(_os_error_message(error, self.output_dir)) from error
             logger.info("done: %s", json.dumps(result.summary()))
             return result
         except QuotetraceError as error:
-            logger.error("%s", error)
-            if created and not self.cache.root.exists():
+            # In run.log; the command prints the error itself, once.
+            logger.error("%s", error, extra={"console": False})
+            if folder.created and not self.cache.root.exists():
                 # Failed before any stage result was kept: leave no trace of the job.
                 logger.removeHandler(handler)
                 handler.close()
+                folder.release()
                 shutil.rmtree(self.output_dir, ignore_errors=True)
             raise
         finally:
@@ -258,6 +301,7 @@ class Runner:
                 self._executor = None
             logger.removeHandler(handler)
             handler.close()
+            folder.release()
 
     def _run_stages(self) -> JobResult:
         tables: Tables = {}
@@ -352,15 +396,27 @@ class Runner:
         return self.progress_factory(name)
 
     def _write_outputs(self, result: JobResult) -> None:
-        files = {}
-        for name, (filename, schema) in OUTPUT_TABLES.items():
-            target = self.output_dir / filename
-            write_parquet_atomic(target, result.tables[name], schema)
-            files[filename] = file_sha256(target)
-        embeddings = result.tables["embeddings"]
-        target = self.output_dir / "embeddings.parquet"
-        write_parquet_atomic(target, embeddings)
-        files["embeddings.parquet"] = file_sha256(target)
+        """Write the final tables, then the manifest that lists their sha256 sums.
+
+        Every table is first written to a temporary file, so a full disk or a failed write
+        leaves the previous outputs as they were. Only then is the old manifest removed and
+        the tables renamed into place; a kill during these renames leaves a job folder
+        without a manifest, which readers refuse as unfinished (see :mod:`pipeline.jobfolder`).
+        """
+        staged: dict[str, Path] = {}
+        tables = {name: (filename, schema) for name, (filename, schema) in OUTPUT_TABLES.items()}
+        tables["embeddings"] = ("embeddings.parquet", None)
+        try:
+            for name, (filename, schema) in tables.items():
+                staged[filename] = write_parquet_staged(self.output_dir / filename,
+                                                        result.tables[name], schema)
+            files = {filename: file_sha256(tmp) for filename, tmp in staged.items()}
+            (self.output_dir / MANIFEST).unlink(missing_ok=True)
+            for filename, tmp in staged.items():
+                os.replace(tmp, self.output_dir / filename)
+        finally:
+            for tmp in staged.values():
+                tmp.unlink(missing_ok=True)
         sentences: pd.DataFrame = result.tables["sentences"]
         translation_models = sorted({m for m in sentences["translation_model"] if m})
         manifest = {
@@ -383,7 +439,18 @@ class Runner:
             "summary": result.summary(),
             "files": files,
         }
-        write_json_atomic(self.output_dir / "manifest.json", manifest)
+        write_json_atomic(self.output_dir / MANIFEST, manifest)
+
+
+def _os_error_message(error: OSError, output_dir: Path) -> str:
+    """One line for an operating-system error during a run: the file, the cause, the fix."""
+    where = error.filename or output_dir
+    if error.errno == errno.ENOSPC:
+        return (f"{where}: no space left on the device; free some space (the job resumes from "
+                f"what it kept) or choose another --output folder")
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{where}: permission denied ({error.strerror}); choose another --output folder"
+    return f"{where}: {error.strerror or error}; check the output folder {output_dir}"
 
 
 def run_job(job: JobConfig, **kwargs: Any) -> JobResult:

@@ -16,7 +16,6 @@ where it sits in its document.
 
 from __future__ import annotations
 
-import json
 import math
 import unicodedata
 from pathlib import Path
@@ -25,12 +24,12 @@ from typing import Any
 import pandas as pd
 
 from pipeline.config import EmbedConfig, TraceConfig
-from pipeline.errors import InputError
-from pipeline.io import read_parquet
+from pipeline.errors import UsageError
+from pipeline.jobfolder import manifest_section, read_job
 from pipeline.models.paths import embedding_cache_root
 from pipeline.stages.trace import english_forms, word_diff
 
-REQUIRED = ("quotes.parquet", "clusters.parquet", "documents.parquet", "sentences.parquet")
+REQUIRED = ("quotes", "clusters", "documents", "sentences")
 
 
 def _clean(value: Any) -> Any:
@@ -40,20 +39,8 @@ def _clean(value: Any) -> Any:
 
 
 def _load(output_dir: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
-    missing = [name for name in REQUIRED if not (output_dir / name).is_file()]
-    if missing:
-        raise InputError(
-            f"{output_dir}: no {', '.join(missing)} here; run `quotetrace run CONFIG` first "
-            "(with the quotes and trace stages) so that the job's outputs exist")
-    manifest_path = output_dir / "manifest.json"
-    manifest: dict[str, Any] = {}
-    if manifest_path.is_file():
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise InputError(f"{manifest_path}: not valid JSON ({error}); rerun the job") from None
-    tables = {name.removesuffix(".parquet"): read_parquet(output_dir / name) for name in REQUIRED}
-    return tables, manifest
+    tables, manifest = read_job(output_dir, REQUIRED)
+    return {name: frame for name, frame in tables.items() if frame is not None}, manifest
 
 
 def trace(output_dir: Path, text: str, top_k: int = 3, model: str | None = None) -> dict:
@@ -61,16 +48,15 @@ def trace(output_dir: Path, text: str, top_k: int = 3, model: str | None = None)
     from pipeline.models.embedder import Embedder
 
     output_dir = Path(output_dir)
-    tables, manifest = _load(output_dir)
-    config = manifest.get("config") or {}
-    embed = {**EmbedConfig().model_dump(), **(config.get("embed") or {})}
-    trace_config = TraceConfig(**(config.get("trace") or {}))
-    threshold = trace_config.min_similarity
     query = unicodedata.normalize("NFC", text).strip()
-    result: dict[str, Any] = {"query": query, "threshold": threshold, "matches": []}
     if not query:
-        result["message"] = "empty query: give the text of a quote to trace"
-        return result
+        raise UsageError("empty query: give the text of a quote or statement to trace")
+    if top_k < 1:
+        raise UsageError(f"--top {top_k}: show at least 1 cluster")
+    tables, manifest = _load(output_dir)
+    embed = manifest_section(manifest, "embed", EmbedConfig).model_dump()
+    threshold = manifest_section(manifest, "trace", TraceConfig).min_similarity
+    result: dict[str, Any] = {"query": query, "threshold": threshold, "matches": []}
 
     quotes = tables["quotes"].reset_index(drop=True)
     clusters = tables["clusters"]

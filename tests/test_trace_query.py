@@ -7,6 +7,7 @@ hand-made seed quotes and its clusters come from the trace stage over hand-made 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from pipeline.base import StageContext
 from pipeline.config import parse_config
 from pipeline.data import CLUSTERS, QUOTES
 from pipeline.errors import InputError
-from pipeline.io import write_parquet_atomic
+from pipeline.io import write_json_atomic, write_parquet_atomic
+from pipeline.jobfolder import sha256_file
 from pipeline.runner import run_job
 from pipeline.stages.trace import Trace
 from pipeline.trace_query import format_trace, trace
@@ -49,6 +51,11 @@ def job_dir(tiny_st_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
                               StageContext(job=job))["clusters"]
     write_parquet_atomic(output / "quotes.parquet", quotes, QUOTES)
     write_parquet_atomic(output / "clusters.parquet", clusters, CLUSTERS)
+    # The tables were replaced by hand: record them in the manifest, as a run would.
+    manifest = json.loads((output / "manifest.json").read_text(encoding="utf-8"))
+    for name in ("quotes.parquet", "clusters.parquet"):
+        manifest["files"][name] = sha256_file(output / name)
+    write_json_atomic(output / "manifest.json", manifest)
     return output
 
 

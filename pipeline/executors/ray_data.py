@@ -93,11 +93,18 @@ class RayExecutor(Executor):
             address = job.executor.ray_address
             options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                        "logging_level": logging.WARNING}
-            if address is None:
+            if address is None and not os.environ.get("RAY_ADDRESS"):
+                # A private instance (unless RAY_ADDRESS names a cluster): with no address,
+                # ray.init() would join any cluster whose address file is left in the temp
+                # folder, even one that has stopped.
+                address = "local"
                 options["num_cpus"] = job.executor.concurrency or os.cpu_count() or 1
             try:
                 ray.init(address=address, **options)
             except (ConnectionError, RuntimeError, ValueError) as error:
+                if address == "local":
+                    raise ConfigError(f"executor: ray: cannot start a local Ray instance "
+                                      f"({error}); use --executor local") from None
                 raise ConfigError(
                     f"executor.ray_address {address!r}: cannot connect to Ray ({error}); start a "
                     "cluster with `ray start --head` or leave ray_address unset") from None

@@ -7,13 +7,15 @@ depends only on the input tables and the shard size, never on the executor, and 
 concatenated in shard order — which is why every executor writes the same tables.
 
 Finished shards are kept under ``<output>/.cache/shards/<stage>-<key>/`` (one Parquet file per
-output table, then a ``.done`` marker holding the shard's stats); a rerun after a killed worker or
-driver skips them. The folder goes once the whole stage result is cached.
+output table, then a ``.done`` marker holding the shard's stats and its tables' checksums); a
+rerun after a killed worker or driver skips them, and recomputes any that fail verification. The
+folder goes once the whole stage result is cached.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +25,18 @@ import numpy as np
 import pandas as pd
 
 from pipeline.base import Tables
-from pipeline.io import read_parquet, write_parquet_atomic
+from pipeline.integrity import (
+    DamagedCache,
+    OutdatedCache,
+    file_checksums,
+    marker,
+    parquet_frame,
+    read_marker,
+    read_verified,
+)
+from pipeline.io import write_parquet_atomic, write_text_atomic
+
+logger = logging.getLogger("quotetrace")
 
 
 @dataclass
@@ -92,32 +105,94 @@ def merge_stats(results: list[ShardResult]) -> dict[str, Any]:
     return merged
 
 
+def _stats_only(text: str) -> bool:
+    """Whether a marker is in the format before checksums: the shard's stats alone (JSON)."""
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
 class ShardStore:
-    """Finished shards of one (stage, key) on disk; a shard counts once its marker exists."""
+    """Finished shards of one (stage, key) on disk; a shard counts once its marker exists and
+    every file it lists matches its checksum.
+
+    The marker ``<index>.done`` is written last, atomically, and holds the shard's stats and the
+    sha256 of each of its tables; a shard whose marker or files fail that check is removed (one
+    warning per store) and recomputed, instead of crashing every rerun until ``--force``.
+    """
 
     def __init__(self, folder: Path, writes: tuple[str, ...]) -> None:
         self.folder = folder
         self.writes = writes
+        self._verified: dict[int, ShardResult] = {}  # read by finished(), handed out by load()
 
     def _marker(self, index: int) -> Path:
         return self.folder / f"{index:06d}.done"
 
+    def _files(self, index: int) -> dict[str, str]:
+        """Table name → file name of one shard."""
+        return {name: f"{index:06d}-{name}.parquet" for name in self.writes}
+
     def finished(self) -> set[int]:
+        """The shards whose marker and tables verify (read here, once, for :meth:`load`)."""
         if not self.folder.is_dir():
             return set()
-        return {int(p.stem) for p in self.folder.glob("*.done")}
+        done: set[int] = set()
+        damaged: list[str] = []
+        outdated = 0
+        for path in sorted(self.folder.glob("*.done")):
+            if not path.stem.isdigit():
+                continue
+            index = int(path.stem)
+            try:
+                self._verified[index] = self._read(index)
+                done.add(index)
+            except OutdatedCache:
+                outdated += 1
+                self._drop(index)
+            except DamagedCache as error:
+                damaged.append(f"{index:06d}: {error}")
+                self._drop(index)
+        if damaged:
+            logger.warning("shard cache %s: %d damaged shard(s) removed and recomputed (%s)",
+                           self.folder, len(damaged), "; ".join(damaged))
+        if outdated:
+            logger.info("shard cache %s: %d shard(s) predate checksums; recomputing", self.folder,
+                        outdated)
+        return done
 
     def save(self, result: ShardResult) -> None:
-        for name in self.writes:
-            write_parquet_atomic(self.folder / f"{result.index:06d}-{name}.parquet",
-                                 result.tables[name])
-        self._marker(result.index).write_text(json.dumps(result.stats, default=str))
+        files = self._files(result.index)
+        for name, filename in files.items():
+            write_parquet_atomic(self.folder / filename, result.tables[name])
+        checksums = file_checksums(self.folder, files.values())
+        stats = json.loads(json.dumps(result.stats, default=str))
+        write_text_atomic(self._marker(result.index), json.dumps(marker(checksums, stats=stats)))
 
     def load(self, index: int) -> ShardResult:
-        stats = json.loads(self._marker(index).read_text())
-        tables = {name: read_parquet(self.folder / f"{index:06d}-{name}.parquet")
-                  for name in self.writes}
+        """A finished shard (as verified by :meth:`finished`); raises :class:`DamagedCache` if it
+        was not listed there and fails verification now."""
+        result = self._verified.pop(index, None)
+        return result if result is not None else self._read(index)
+
+    def _read(self, index: int) -> ShardResult:
+        files = self._files(index)
+        data = read_marker(self._marker(index), files.values(), outdated=_stats_only)
+        stats = data.get("stats")
+        if not isinstance(stats, dict):
+            raise DamagedCache(f"{self._marker(index).name} holds no stats")
+        tables = {name: parquet_frame(read_verified(self.folder, filename,
+                                                    data["files"][filename]), filename)
+                  for name, filename in files.items()}
         return ShardResult(index, tables, stats, True)
+
+    def _drop(self, index: int) -> None:
+        """Remove one shard, its marker first (so no half-removed shard counts as finished)."""
+        self._verified.pop(index, None)
+        self._marker(index).unlink(missing_ok=True)
+        for filename in self._files(index).values():
+            (self.folder / filename).unlink(missing_ok=True)
 
     def clear(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
