@@ -22,8 +22,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError, ModelUnavailableError
+from pipeline.errors import ModelUnavailableError
 from pipeline.models.paths import folder_fingerprint, models_dir, resolve_model
+from pipeline.models.remote_code import refuse_remote_code
 from pipeline.models.translation import Translator, _lang_scheme
 
 #: Files a conversion writes last; a cache folder without it is incomplete.
@@ -181,13 +182,18 @@ def _convert(path: str, out: Path, compute_type: str) -> None:
     from ctranslate2.converters import TransformersConverter
 
     quantization = None if compute_type in {"default", "auto"} else compute_type
-    TransformersConverter(path).convert(str(out), quantization=quantization, force=True)
+    TransformersConverter(path, trust_remote_code=False).convert(
+        str(out), quantization=quantization, force=True)
 
 
 def _local_folder(name: str) -> str:
-    """A local folder for ``name``: the folder itself, or the hub snapshot (offline aware)."""
+    """A local folder for ``name``: the folder itself, or the hub snapshot (offline aware).
+
+    Raises `RemoteCodeRefused` for a folder that asks to run code shipped with the model.
+    """
     path = resolve_model(name)
     if os.path.isdir(path):
+        refuse_remote_code(path, f"translation model {name!r}")
         if not (Path(path) / "config.json").exists():
             raise ModelUnavailableError(
                 f"translation model {name!r} cannot be loaded (no config.json in {path}); "
@@ -199,7 +205,7 @@ def _local_folder(name: str) -> str:
     try:
         from huggingface_hub import snapshot_download
 
-        return str(snapshot_download(name, allow_patterns=_HUB_PATTERNS))
+        snapshot = str(snapshot_download(name, allow_patterns=_HUB_PATTERNS))
     except Exception as exc:  # offline, unknown id, bad id format, network errors
         offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
         hub = "unset HF_HUB_OFFLINE" if offline else "check network access and the id"
@@ -207,13 +213,15 @@ def _local_folder(name: str) -> str:
             f"translation model {name!r} cannot be loaded ({_reason(exc)}); set "
             f"translate.model to a local folder, or allow hub access ({hub}) to download {name}"
         ) from exc
+    refuse_remote_code(snapshot, f"translation model {name!r}")
+    return snapshot
 
 
 def _load_tokenizer(name: str, path: str) -> Any:
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(path)
+        return AutoTokenizer.from_pretrained(path, trust_remote_code=False)
     except (OSError, ValueError) as exc:
         raise ModelUnavailableError(
             f"translation model {name!r}: the tokenizer in {path} cannot be loaded "

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.errors import ModelUnavailableError
 from pipeline.models.paths import OFFLINE_BUILDS, folder_fingerprint, models_dir, resolve_model
+from pipeline.models.remote_code import refuse_remote_code
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -17,12 +18,17 @@ logger = logging.getLogger(__name__)
 
 
 def load_sentence_transformer(name: str, device: str = "cpu") -> SentenceTransformer:
-    """Load ``name`` (local folder, offline build or hub id); never runs remote code."""
+    """Load ``name`` (local folder, offline build or hub id); never runs remote code.
+
+    Raises `RemoteCodeRefused` (a `ModelUnavailableError`) for a local folder that asks to run
+    code shipped with the model, before sentence-transformers reads it.
+    """
+    path = resolve_model(name)
+    refuse_remote_code(path, f"embedding model {name!r}")
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # "Loading weights" bars would drown our own
-    path = resolve_model(name)
     try:
         return SentenceTransformer(path, device=device, trust_remote_code=False)
     except (OSError, ValueError) as error:

@@ -26,6 +26,7 @@ import numpy as np
 
 from pipeline.errors import ConfigError
 from pipeline.models.embedding import model_identity
+from pipeline.models.remote_code import refuse_remote_code
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,8 @@ def export_onnx(transformer_dir: Path, input_names: Sequence[str], target: Path)
     import torch
     from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(str(transformer_dir), attn_implementation="eager")
+    model = AutoModel.from_pretrained(str(transformer_dir), attn_implementation="eager",
+                                      trust_remote_code=False)
     model.eval()
     wrapper = _LastHiddenState.build(model, input_names)
     batch, length = 2, 8
@@ -128,6 +130,7 @@ class OnnxEncoder:
         from transformers import AutoTokenizer
 
         self.model_dir = Path(model_dir)
+        refuse_remote_code(self.model_dir, f"embedding model {str(self.model_dir)!r}")
         self.precision = precision
         self.per_channel = per_channel
         transformer_dir, _, self.normalize = _module_paths(self.model_dir)
@@ -135,7 +138,8 @@ class OnnxEncoder:
         self.prompts: dict[str, str] = dict(st_config.get("prompts") or {})
         self.default_prompt_name: str | None = st_config.get("default_prompt_name")
         bert_config = _read_json(transformer_dir / "sentence_bert_config.json")
-        self.tokenizer = AutoTokenizer.from_pretrained(str(transformer_dir))
+        self.tokenizer = AutoTokenizer.from_pretrained(str(transformer_dir),
+                                                       trust_remote_code=False)
         self.max_seq_length = int(bert_config.get("max_seq_length") or 512)
         self.max_seq_length = min(self.max_seq_length, 512,
                                   self.tokenizer.model_max_length or 512)
@@ -247,6 +251,7 @@ def load_onnx_encoder(name: str, cache_dir: Path, precision: Precision = "int8")
         raise ConfigError("embed.backend onnx-int8 needs onnxruntime and onnx: "
                           "pip install -r requirements.txt") from error
     path = Path(resolve_model(name))
+    refuse_remote_code(path, f"embedding model {name!r}")
     if not (path / "modules.json").is_file():
         raise ModelUnavailableError(
             f"embed.backend onnx-int8 needs a local sentence-transformers folder; {name!r} is "

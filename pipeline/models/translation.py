@@ -16,6 +16,7 @@ from typing import Any
 
 from pipeline.errors import ConfigError, ModelUnavailableError
 from pipeline.models.paths import resolve_model
+from pipeline.models.remote_code import refuse_remote_code
 
 #: Short (ISO 639-1) codes to NLLB-200 codes, for the languages news is most often in.
 #: Three-letter codes and full NLLB codes ("vie_Latn") are also accepted; see `_nllb_code`.
@@ -79,8 +80,9 @@ class Translator:
     ``name`` is the model as configured (hub id or folder), recorded with each translated
     sentence; ``path`` is what was actually loaded (a local build when one exists).
 
-    Raises `ModelUnavailableError` when the model cannot be loaded, and `ConfigError` when a
-    many-to-many model (NLLB, M2M100) is given a language it does not know.
+    Raises `ModelUnavailableError` when the model cannot be loaded (`RemoteCodeRefused` when
+    its folder asks to run code of its own), and `ConfigError` when a many-to-many model
+    (NLLB, M2M100) is given a language it does not know.
     """
 
     def __init__(
@@ -237,14 +239,19 @@ def load_translator(model: str, **kwargs: Any) -> Translator:
 
 
 def _load(name: str, path: str, device: str) -> tuple[Any, Any]:
-    """Load tokenizer and model, turning load failures into `ModelUnavailableError`."""
+    """Load tokenizer and model, turning load failures into `ModelUnavailableError`.
+
+    Never runs code shipped with the model: a local folder that asks for it is refused first,
+    and ``trust_remote_code=False`` keeps transformers from prompting ``[y/N]`` on stdin.
+    """
     import os
 
+    refuse_remote_code(path, f"translation model {name!r}")
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForSeq2SeqLM.from_pretrained(path)
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+        model = AutoModelForSeq2SeqLM.from_pretrained(path, trust_remote_code=False)
     except (OSError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if os.path.isdir(path):

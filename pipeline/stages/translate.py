@@ -5,7 +5,8 @@ Contract: ``sentences`` → ``sentences`` plus ``text_en`` and ``translation_mod
 local folder: Marian/opus-mt, NLLB, M2M); sentences already in the target language keep their
 text as ``text_en`` with an empty ``translation_model``. When the model cannot be loaded the stage
 warns once, leaves ``text_en`` empty for those sentences and the job goes on: alignment then
-works cross-lingually on the multilingual embeddings alone.
+works cross-lingually on the multilingual embeddings alone. A model folder that asks to run code
+of its own is the exception: it stops the job (`RemoteCodeRefused`, exit 4).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pipeline.base import Stage, StageContext, Tables
 from pipeline.config import TranslateConfig
 from pipeline.errors import ModelUnavailableError
 from pipeline.models.paths import folder_fingerprint, resolve_model
+from pipeline.models.remote_code import RemoteCodeRefused
 
 #: Translators (or the error of a model that cannot load) by settings, kept for the life of the
 #: process: an executor runs this stage once per shard, and a Ray actor runs many shards.
@@ -86,6 +88,8 @@ class Translate(Stage):
         }
         try:
             translator = load_once(config, options)
+        except RemoteCodeRefused:
+            raise  # a folder that ships code is refused, not skipped: the job stops (exit 4)
         except ModelUnavailableError as error:
             context.logger.warning(
                 "translate: %s — %d sentences left untranslated; alignment continues "
