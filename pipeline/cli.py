@@ -177,7 +177,7 @@ def run(
     try:
         job = load_config(config, {"output": str(output) if output else None,
                                    "inputs": list(input) if input else None},
-                          settings=list(settings or []) + executor_settings)  # --executor beats --set
+                          settings=list(settings or []) + executor_settings)  # flags win
         result = run_job(job, from_stage=from_stage, force=force,
                          progress_factory=rich_progress_factory())
     except QuotetraceError as error:
