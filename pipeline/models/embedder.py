@@ -22,10 +22,12 @@ mostly new corpora.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import threading
+import time
 import unicodedata
 from collections import OrderedDict
 from pathlib import Path
@@ -251,7 +253,25 @@ def _shard_index(folder: Path) -> _ShardIndex:
         key = folder.absolute()
         if key not in _INDEXES:
             _INDEXES[key] = _ShardIndex(folder)
+            remove_stale_temporary_files(folder)
         return _INDEXES[key]
+
+
+#: A temporary shard older than this was left by a killed writer (a live one renames it into
+#: place within seconds), so the first process to open the cache folder removes it.
+STALE_TEMP_SECONDS = 3600
+
+
+def remove_stale_temporary_files(folder: Path, max_age: float = STALE_TEMP_SECONDS) -> int:
+    """Delete the temporary files of shard writes that a kill interrupted; return how many."""
+    removed = 0
+    now = time.time()
+    for path in folder.glob(".*.tmp") if folder.is_dir() else ():
+        with contextlib.suppress(OSError):
+            if now - path.stat().st_mtime > max_age:
+                path.unlink()
+                removed += 1
+    return removed
 
 
 class EmbeddingCache:

@@ -328,3 +328,19 @@ def test_vectors_that_are_not_sound_are_never_cached(tmp_path: Path,
         cache.add(keys, matrix)
     assert "2 vector(s) not cached" in caplog.text
     assert sorted(cache.get(keys)) == sorted([keys[0], keys[3]])
+
+
+def test_stale_temporary_shards_of_a_killed_writer_are_removed(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from pipeline.models.embedder import STALE_TEMP_SECONDS, remove_stale_temporary_files
+
+    old = tmp_path / ".part-abc.parquet.x1.tmp"
+    fresh = tmp_path / ".part-def.parquet.x2.tmp"  # another process may be writing it now
+    for path in (old, fresh):
+        path.write_bytes(b"half a shard")
+    stale_time = time.time() - STALE_TEMP_SECONDS - 60
+    os.utime(old, (stale_time, stale_time))
+    assert remove_stale_temporary_files(tmp_path) == 1
+    assert not old.exists() and fresh.exists()
