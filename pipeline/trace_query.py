@@ -8,7 +8,7 @@ reaching ``trace.min_similarity`` are returned: when nothing does, the answer sa
 not quote the text rather than offering the nearest unrelated sentence.
 
 :func:`format_trace` renders the answer for the terminal: the canonical speaker, the
-original-language rendition (or, under the honest-origin rule of :mod:`pipeline.stages.trace`,
+original-language rendition (or, under the honest-origin rule of :mod:`pipeline.quoteclusters`,
 that the original is not in the corpus and which renditions cite a source), every rendition with
 its similarity, the word-level drift of its English form against the first English rendition, and
 where it sits in its document.
@@ -27,7 +27,7 @@ from pipeline.config import EmbedConfig, TraceConfig
 from pipeline.errors import UsageError
 from pipeline.jobfolder import manifest_section, read_job
 from pipeline.models.paths import embedding_cache_root
-from pipeline.stages.trace import english_forms, word_diff
+from pipeline.quoteclusters import english_forms, word_diff
 
 REQUIRED = ("quotes", "clusters", "documents", "sentences")
 

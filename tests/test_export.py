@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from pipeline.config import parse_config
-from pipeline.errors import InputError
+from pipeline.errors import ConfigError, InputError
 from pipeline.export import TABLE_NAMES, export, features_for
 from pipeline.runner import run_job
 from tests.conftest import job_data
@@ -190,3 +190,26 @@ def test_min_score_filters_pairs(job_dir: Path, hf_export: tuple[Path, dict],
     assert len(vi) == bitext["bitext"]["lines"]
     assert bitext["bitext"]["lines"] <= export(job_dir, tmp_path / "all-bitext",
                                                fmt="bitext")["bitext"]["lines"]
+
+
+def test_license_of_the_job_config_reaches_the_card(tiny_st_dir: Path, tmp_path: Path) -> None:
+    output = tmp_path / "licensed"
+    run_job(parse_config(job_data(output, tiny_st_dir, license="CC-BY-4.0", align=LOOSE_ALIGN)))
+    export(output, tmp_path / "hf", fmt="hf")
+    assert card_header(tmp_path / "hf")["license"] == "CC-BY-4.0"
+    card = (tmp_path / "hf" / "README.md").read_text(encoding="utf-8")
+    assert "license: CC-BY-4.0" in card.split("## Job config")[1]  # the config, recorded too
+    info = json.loads((tmp_path / "hf" / "hf" / "pairs" / "dataset_info.json")
+                      .read_text(encoding="utf-8"))
+    assert info["license"] == "CC-BY-4.0"
+    export(output, tmp_path / "bitext", fmt="bitext")
+    assert card_header(tmp_path / "bitext")["license"] == "CC-BY-4.0"
+
+
+def test_license_is_an_id_or_nothing(tmp_path: Path) -> None:
+    assert parse_config(job_data(tmp_path, "model")).license is None  # the card says "other"
+    for good in ("other", "MIT", "cc-by-4.0", "LicenseRef-news.1", "GPL-2.0+"):
+        assert parse_config(job_data(tmp_path, "model", license=good)).license == good
+    for bad in ("", "MIT; rm -rf /", "-x", "MIT OR Apache-2.0", "a" * 65, "MIT\nlicense: x"):
+        with pytest.raises(ConfigError, match="license"):
+            parse_config(job_data(tmp_path, "model", license=bad))

@@ -15,6 +15,7 @@ import struct
 import subprocess
 import zlib
 from html.parser import HTMLParser
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ import pytest
 from pipeline.config import parse_config
 from pipeline.data import ALIGNMENTS, CLUSTERS, DOCUMENTS, QUOTES, SENTENCES
 from pipeline.io import write_json_atomic, write_parquet_atomic
-from pipeline.report import write_report
+from pipeline.report import TEMPLATE, environment, write_report
 from pipeline.runner import run_job
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -189,7 +190,7 @@ def test_report_escapes_all_text(hand_job: Path) -> None:
     assert "<script" not in markup.lower()  # no script at all; the corpus's is escaped
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markup
     assert "<u>" not in markup  # neither the outlet's nor the Vietnamese sentence's markup
-    assert "Tom &amp; Jerry &lt;u&gt;&quot;News&quot;&lt;/u&gt;" in markup
+    assert "Tom &amp; Jerry &lt;u&gt;&#34;News&#34;&lt;/u&gt;" in markup  # markupsafe's entities
     assert "Prices rose &amp; fell." in markup
     assert "Giá tăng &amp; giảm &lt;u&gt;mạnh&lt;/u&gt;." in markup
     # Parsed back, the text is exactly the corpus's text.
@@ -198,6 +199,33 @@ def test_report_escapes_all_text(hand_job: Path) -> None:
     assert title == [f"Title {ATTACK}"]
     outlets = [node.attrs["data-outlet"] for node in dom.find_all(cls="doc-row")]
     assert outlets == [OUTLET, ""]
+
+
+def test_templates_autoescape_and_ship_with_the_package() -> None:
+    env = environment()
+    assert env.autoescape is True
+    template = env.from_string("<p title=\"{{ x }}\">{{ x }}</p>")
+    assert template.render(x=ATTACK + "\"'") == (
+        '<p title="&lt;script&gt;alert(1)&lt;/script&gt;&#34;&#39;">'
+        "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&#39;</p>")
+    shipped = resources.files("pipeline") / "templates"
+    names = {path.name for path in shipped.iterdir()}
+    assert {TEMPLATE, "report.css"} <= names
+    for name in sorted(names):
+        if name.endswith(".j2"):
+            env.get_template(name)  # every template parses
+
+
+def test_report_head_forbids_loading_anything(hand_job: Path) -> None:
+    markup = write_report(hand_job).read_text(encoding="utf-8")
+    assert markup.startswith("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n")
+    assert ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+            "style-src 'unsafe-inline'; img-src data:\">") in markup
+    dom = parse(markup)
+    assert [a.attrs["href"] for a in dom.find_all("nav").__next__().find_all("a")] == [
+        "#overview", "#scores", "#pairs", "#clusters"]
+    assert not [n for n in dom.iter() if "src" in n.attrs or n.tag in ("link", "script")]
+    assert "{{" not in markup and "{%" not in markup and "{#" not in markup
 
 
 def test_report_sections_and_rows(hand_job: Path) -> None:

@@ -32,6 +32,8 @@ def run_shard(stage: Stage, index: int, tables: Tables,
 class Executor(ABC):
     """Runs a per-document stage on shards; ``on_done`` is called in the driver per shard."""
 
+    #: Recorded in the manifest; :func:`pipeline.executors.make_executor` sets it to the
+    #: registered name (``executor.name``) when a subclass does not.
     name: str = "executor"
 
     def __init__(self, job: JobConfig) -> None:

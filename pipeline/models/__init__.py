@@ -1,1 +1,2 @@
-"""Model backends (embedding, translation) and the offline model builder."""
+"""Model backends (embedding, translation, language identification) and the offline model
+builder; which backend a job uses is looked up in :mod:`pipeline.registry`."""

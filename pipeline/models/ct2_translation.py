@@ -20,12 +20,15 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import ModelUnavailableError
 from pipeline.models.paths import folder_fingerprint, models_dir, resolve_model
 from pipeline.models.remote_code import refuse_remote_code
 from pipeline.models.translation import Translator, _lang_scheme
+
+if TYPE_CHECKING:
+    from pipeline.config import TranslateConfig
 
 #: Files a conversion writes last; a cache folder without it is incomplete.
 _CT2_MODEL_FILE = "model.bin"
@@ -134,6 +137,11 @@ def load_ct2_translator(
     converted.
     """
     return Ct2Translator(model, compute_type=compute_type, cache_dir=cache_dir, **kwargs)
+
+
+def from_config(path: str, config: TranslateConfig, **options: Any) -> Ct2Translator:
+    """The ``translate.backend: ctranslate2`` factory (:mod:`pipeline.registry`)."""
+    return load_ct2_translator(path, compute_type=config.compute_type, **options)
 
 
 def cache_key(path: str | Path, compute_type: str) -> str:

@@ -14,6 +14,8 @@ are written in shards as they are computed, so a killed job keeps its progress, 
 processes (executor workers, Ray actors, concurrent jobs) may write into one cache at once.
 Each shard carries checksums of its keys and vectors, checked once per process: a damaged shard
 is moved to ``quarantine/`` and its vectors computed again, so it never leaks into a job.
+The model comes from the ``embed.backend`` registry (:mod:`pipeline.registry`,
+:mod:`pipeline.models.embed_backends`), so the Embedder never branches on a backend's name.
 The ``hashing`` backend skips the cache: its vectors are a pure function of the text, and
 caching them would about double a first run's time (writing ``hashing_dim`` floats per text
 into the shared cache) for a backend meant to measure the pipeline's throughput on large,
@@ -30,6 +32,7 @@ import threading
 import time
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +41,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.config import EmbedConfig
+from pipeline.errors import ConfigError
 from pipeline.io import atomic_path
-from pipeline.models.embedding import load_sentence_transformer, model_identity
-from pipeline.models.onnx_embedding import load_onnx_encoder
+from pipeline.models.embed_backends import EmbedBackend
+from pipeline.registry import EMBED_BACKENDS
 
 SHARD_SIZE = 512
 SHARD_GLOB = "part-*.parquet"
@@ -352,26 +356,33 @@ class EmbeddingCache:
             index.register(path, key_bytes, vectors_sha256, self.unit_vectors)
 
 
-#: Models loaded in this process, most recent last: an Embedder is built per shard of
-#: documents, and each would otherwise load the model again.
-_MODELS: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+#: Models loaded in this process, most recent last, by (backend name, backend): an Embedder
+#: is built per shard of documents, and each would otherwise load the model again.
+_MODELS: OrderedDict[Hashable, Any] = OrderedDict()
 _MODELS_KEPT = 2
 _MODELS_LOCK = threading.Lock()
 
 
-def _load_model(backend: str, name: str, identity: str, onnx_dir: Path) -> Any:
-    key = (backend, name, identity, str(onnx_dir) if backend == "onnx-int8" else "")
+def _load_model(name: str, backend: EmbedBackend) -> Any:
+    """``backend.load()``, once per process for backends that compare by value; a package the
+    backend imports late that is missing is reported with what to install."""
+    try:
+        key: Hashable | None = (name, backend)
+        hash(key)
+    except TypeError:  # compares by identity only: nothing to share between shards
+        key = None
     with _MODELS_LOCK:
-        if key in _MODELS:
+        if key is not None and key in _MODELS:
             _MODELS.move_to_end(key)
             return _MODELS[key]
-        if backend == "onnx-int8":
-            model = load_onnx_encoder(name, onnx_dir)
-        else:
-            model = load_sentence_transformer(name)
-        _MODELS[key] = model
-        while len(_MODELS) > _MODELS_KEPT:
-            _MODELS.popitem(last=False)
+        try:
+            model = backend.load()
+        except ImportError as error:
+            raise EMBED_BACKENDS.unavailable(name, error.name or str(error), error) from error
+        if key is not None:
+            _MODELS[key] = model
+            while len(_MODELS) > _MODELS_KEPT:
+                _MODELS.popitem(last=False)
         return model
 
 
@@ -391,15 +402,11 @@ class Embedder:
         self.backend = backend
         self.cache_root = cache_root
         self.hashing_dim = hashing_dim
-        if backend == "hashing":
-            from pipeline.models.hashing_embedding import HashingEncoder
-
-            self._hashing = HashingEncoder(hashing_dim)
-            self.identity = self._hashing.identity  # no model: the vectors depend on nothing else
-        else:
-            self.identity = model_identity(model_name)
-        if backend == "onnx-int8":  # int8 vectors differ slightly: never mix them with torch's
-            self.identity += f"|{backend}"
+        EMBED_BACKENDS.get(backend)  # an unknown name: a ConfigError listing the backends
+        config = EmbedConfig(model=model_name, prompt_name=prompt_name, batch_size=batch_size,
+                             backend=backend, hashing_dim=hashing_dim)
+        self._backend: EmbedBackend = EMBED_BACKENDS.create(backend, config, cache_root)
+        self.identity: str = self._backend.identity
         folder = hashlib.sha256(self.identity.encode()).hexdigest()[:16]
         self.cache = EmbeddingCache(cache_root / folder, unit_vectors=True)
         self._model: Any = None
@@ -413,22 +420,16 @@ class Embedder:
 
     @property
     def uses_cache(self) -> bool:
-        """False for the hashing backend: its vectors depend on the text alone, and writing them
-        costs more than computing them (see the module docstring)."""
-        return self.backend != "hashing"
+        """False for backends whose vectors cost less to compute than to cache (hashing: see
+        the module docstring)."""
+        return bool(self._backend.cache_vectors)
 
     @property
     def model(self) -> Any:
         if self._model is None:
-            if self.backend == "hashing":
-                model = self._hashing
-            else:
-                model = _load_model(self.backend, self.model_name, self.identity,
-                                    self.cache_root / "onnx")
+            model = _load_model(self.backend, self._backend)
             prompts = getattr(model, "prompts", {}) or {}
             if self.prompt_name and self.prompt_name not in prompts:
-                from pipeline.errors import ConfigError
-
                 raise ConfigError(
                     f"embed.prompt_name: {self.prompt_name!r} is not a prompt of "
                     f"{self.model_name}; valid: {sorted(prompts) or 'none (set it to null)'}"

@@ -12,15 +12,23 @@ inside word boundaries (which survive inflection and transliteration), each with
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 VERSION = 1
 
 
+def identity(dim: int) -> str:
+    """What the vectors depend on (the cache key), known without building the vectorisers."""
+    return f"hashing-v{VERSION}:{dim}"
+
+
 class HashingEncoder:
     """Encodes texts like ``SentenceTransformer.encode`` does, without a model."""
 
-    prompts = {"query": "", "passage": ""}  # accepted for config compatibility; no effect
+    #: Accepted for config compatibility (``embed.prompt_name``); they change nothing.
+    prompts: ClassVar[dict[str, str]] = {"query": "", "passage": ""}
 
     def __init__(self, dim: int = 1024) -> None:
         from sklearn.feature_extraction.text import HashingVectorizer
@@ -33,7 +41,7 @@ class HashingEncoder:
 
     @property
     def identity(self) -> str:
-        return f"hashing-v{VERSION}:{self.dim}"
+        return identity(self.dim)
 
     def encode(self, texts: list[str], prompt_name: str | None = None, batch_size: int = 32,
                normalize_embeddings: bool = True, convert_to_numpy: bool = True,

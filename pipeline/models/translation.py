@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import ConfigError, ModelUnavailableError
 from pipeline.models.paths import resolve_model
 from pipeline.models.remote_code import refuse_remote_code
+
+if TYPE_CHECKING:
+    from pipeline.config import TranslateConfig
 
 #: Short (ISO 639-1) codes to NLLB-200 codes, for the languages news is most often in.
 #: Three-letter codes and full NLLB codes ("vie_Latn") are also accepted; see `_nllb_code`.
@@ -236,6 +239,11 @@ def load_translator(model: str, **kwargs: Any) -> Translator:
     usable local folder nor downloadable.
     """
     return Translator(model, **kwargs)
+
+
+def from_config(path: str, config: TranslateConfig, **options: Any) -> Translator:
+    """The ``translate.backend: transformers`` factory (:mod:`pipeline.registry`)."""
+    return load_translator(path, **options)  # looked up at call time: tests may count loads
 
 
 def _load(name: str, path: str, device: str) -> tuple[Any, Any]:

@@ -14,7 +14,7 @@ translation exists, weighted by the corpus-wide ``lexicon``.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,17 @@ import pandas as pd
 from pipeline.alignlib import SideData
 from pipeline.base import Stage, StageContext, Tables
 from pipeline.corpusalign import PairPlan, align_planned, params_from_config, run_sizes
-from pipeline.data import embedding_matrix, grouped_sentences, matching_texts
+from pipeline.data import (
+    ALIGNMENTS,
+    DOCUMENT_PAIRS,
+    EMBEDDINGS,
+    LEXICON,
+    SENTENCES,
+    contract,
+    embedding_matrix,
+    grouped_sentences,
+    matching_texts,
+)
 from pipeline.errors import ModelUnavailableError
 from pipeline.lexical import tfidf_rows
 from pipeline.models.embedder import Embedder
@@ -53,18 +63,17 @@ def pair_shards(tables: Tables, size: int) -> list[Tables]:
 class Align(Stage):
     name: ClassVar[str] = "align"
     version: ClassVar[int] = 3
-    reads = ("sentences", "embeddings", "document_pairs", "lexicon")
-    writes = ("alignments",)
+    reads = contract(sentences=SENTENCES, embeddings=EMBEDDINGS, document_pairs=DOCUMENT_PAIRS,
+                     lexicon=LEXICON)
+    writes = contract(alignments=ALIGNMENTS)
     per_pair = True
 
     def plan_shards(self, tables: Tables, size: int) -> list[Tables]:
         return pair_shards(tables, size)
 
-    def key_parts(self) -> dict[str, Any]:
-        if self.job.align.embed_runs == "none":
-            return {}
-        return {"runs": self.job.embed.model_dump(mode="json",
-                                                  exclude={"batch_size", "cache_dir"})}
+    #: Runs of sentences are embedded with the job's model (``align.embed_runs``).
+    depends_on = ("align", "embed.model", "embed.prompt_name", "embed.backend",
+                  "embed.hashing_dim")
 
     def embed_runs(self, texts: list[str], starts: np.ndarray, docs: dict[int, range],
                    dim: int, context: StageContext) -> dict[int, dict[int, np.ndarray]]:

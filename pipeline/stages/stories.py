@@ -19,9 +19,19 @@ import pandas as pd
 from pydantic import BaseModel
 
 from pipeline.base import Stage, StageContext, Tables
-from pipeline.corpusalign import params_from_config, plan_pairs
+from pipeline.corpusalign import plan_pairs, planning_params
 from pipeline.corpusmining import CorpusData
-from pipeline.data import embedding_matrix, grouped_sentences, matching_texts
+from pipeline.data import (
+    DETECTED_DOCUMENTS,
+    DOCUMENT_PAIRS,
+    EMBEDDINGS,
+    LEXICON,
+    SENTENCES,
+    contract,
+    embedding_matrix,
+    grouped_sentences,
+    matching_texts,
+)
 from pipeline.lexical import fit_lexicon, tfidf_rows
 
 PAIR_COLUMNS = ["doc_a", "doc_b", "mode", "links", "anchors_a", "anchors_b", "matched_a",
@@ -69,12 +79,13 @@ def why_empty(documents: pd.DataFrame, sentences: int, config, links: int) -> st
 
 class Stories(Stage):
     name: ClassVar[str] = "stories"
-    reads = ("documents", "sentences", "embeddings")
-    writes = ("document_pairs", "lexicon")
-    config_keys = ("pairs", "same_outlet", "k", "candidates", "lexical_weight",
-                   "date_window_days", "evidence_min_margin", "evidence_min_score", "min_links",
-                   "min_link_share", "strong_margin", "mode", "parallel_min_order",
-                   "parallel_min_coverage")
+    reads = contract(documents=DETECTED_DOCUMENTS, sentences=SENTENCES, embeddings=EMBEDDINGS)
+    writes = contract(document_pairs=DOCUMENT_PAIRS, lexicon=LEXICON)
+    #: The mining keys of the align section (the pair-alignment keys do not change the pairs).
+    depends_on = tuple(f"align.{key}" for key in (
+        "pairs", "same_outlet", "k", "candidates", "lexical_weight", "date_window_days",
+        "evidence_min_margin", "evidence_min_score", "min_links", "min_link_share",
+        "strong_margin", "mode", "parallel_min_order", "parallel_min_coverage"))
 
     @property
     def config(self) -> BaseModel:
@@ -91,7 +102,7 @@ class Stories(Stage):
         corpus = CorpusData(embeddings, tfidf_rows(texts, lexicon), doc, facts["outlet"],
                             facts["lang"], facts["stem"], facts["day"])
         context.progress.total(len(sentences) * max(len(set(facts["lang"].tolist())), 1))
-        plan = plan_pairs(corpus, params_from_config(config), context.progress.advance)
+        plan = plan_pairs(corpus, planning_params(config), context.progress.advance)
         pairs = pd.DataFrame([{
             "doc_a": doc_ids[p.a], "doc_b": doc_ids[p.b], "mode": p.mode,
             "links": p.links,

@@ -6,7 +6,11 @@ local folder: Marian/opus-mt, NLLB, M2M); sentences already in the target langua
 text as ``text_en`` with an empty ``translation_model``. When the model cannot be loaded the stage
 warns once, leaves ``text_en`` empty for those sentences and the job goes on: alignment then
 works cross-lingually on the multilingual embeddings alone. A model folder that asks to run code
-of its own is the exception: it stops the job (`RemoteCodeRefused`, exit 4).
+of its own is the exception: it stops the job (`RemoteCodeRefused`, exit 4), and so does a
+backend whose package is not installed (`BackendUnavailable`, exit 2).
+
+Backends (``translate.backend``) come from :data:`pipeline.registry.TRANSLATE_BACKENDS`; the
+config keys a backend declares in ``key_fields`` (ctranslate2: ``compute_type``) join the key.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pipeline.config import TranslateConfig
 from pipeline.errors import ModelUnavailableError
 from pipeline.models.paths import folder_fingerprint, resolve_model
 from pipeline.models.remote_code import RemoteCodeRefused
+from pipeline.registry import TRANSLATE_BACKENDS
 
 #: Translators (or the error of a model that cannot load) by settings, kept for the life of the
 #: process: an executor runs this stage once per shard, and a Ray actor runs many shards.
@@ -30,19 +35,13 @@ def load_once(config: TranslateConfig, options: dict[str, Any]) -> Any:
     """The translator for ``config``, loaded at most once per process (failures included)."""
     path = resolve_model(config.model)
     on_disk = folder_fingerprint(path) if os.path.isdir(path) else None  # rebuilt or new folder
-    key = json.dumps([config.backend, path, on_disk, config.compute_type, options],
-                     sort_keys=True)
+    backend = TRANSLATE_BACKENDS.get(config.backend)
+    settings = {field: getattr(config, field) for field in backend.key_fields}
+    key = json.dumps([config.backend, path, on_disk, settings, options], sort_keys=True)
     if key not in _LOADED:
+        factory = TRANSLATE_BACKENDS.factory(config.backend)  # not installed: the job stops
         try:
-            if config.backend == "ctranslate2":
-                from pipeline.models.ct2_translation import load_ct2_translator
-
-                _LOADED[key] = load_ct2_translator(
-                    path, compute_type=config.compute_type, **options)
-            else:
-                from pipeline.models.translation import load_translator
-
-                _LOADED[key] = load_translator(path, **options)
+            _LOADED[key] = factory(path, config, **options)
         except ModelUnavailableError as error:
             _LOADED[key] = error
         while len(_LOADED) > 2:
@@ -65,8 +64,8 @@ class Translate(Stage):
         config = self.job.translate
         parts: dict[str, Any] = {
             "model_path": resolve_model(config.model), "backend": config.backend}
-        if config.backend == "ctranslate2":
-            parts["compute_type"] = config.compute_type
+        for field in TRANSLATE_BACKENDS.get(config.backend).key_fields:
+            parts[field] = getattr(config, field)
         return parts
 
     def run(self, tables: Tables, context: StageContext) -> Tables:

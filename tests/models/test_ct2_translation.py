@@ -12,12 +12,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 pytest.importorskip("ctranslate2")
 
-from pipeline.errors import ModelUnavailableError  # noqa: E402
-from pipeline.models import ct2_translation  # noqa: E402
-from pipeline.models.ct2_translation import Ct2Translator, load_ct2_translator  # noqa: E402
-from pipeline.models.translation import load_translator  # noqa: E402
-from pipeline.runner import run_job  # noqa: E402
-from tests.tiny_models import SAMPLE_TEXTS, generate_corpus  # noqa: E402
+from pipeline.errors import ModelUnavailableError
+from pipeline.models import ct2_translation
+from pipeline.models.ct2_translation import Ct2Translator, load_ct2_translator
+from pipeline.models.translation import load_translator
+from pipeline.runner import run_job
+from tests.tiny_models import SAMPLE_TEXTS, generate_corpus
 
 TEXTS = SAMPLE_TEXTS
 

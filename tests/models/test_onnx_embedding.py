@@ -10,9 +10,9 @@ import pytest
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from pipeline.models.onnx_embedding import OnnxEncoder  # noqa: E402
-from pipeline.models.embedder import Embedder  # noqa: E402
-from tests.tiny_models import generate_corpus  # noqa: E402
+from pipeline.models.embedder import Embedder
+from pipeline.models.onnx_embedding import OnnxEncoder
+from tests.tiny_models import generate_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 E5 = ROOT / "models" / "multilingual-e5-small"

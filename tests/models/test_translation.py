@@ -13,11 +13,11 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from pipeline.errors import ConfigError, ModelUnavailableError  # noqa: E402
-from pipeline.models.translation import Translator, load_translator  # noqa: E402
-from tests.tiny_models import (  # noqa: E402
-    build_tiny_m2m,
+from pipeline.errors import ConfigError, ModelUnavailableError
+from pipeline.models.translation import Translator, load_translator
+from tests.tiny_models import (
     SAMPLE_TEXTS,
+    build_tiny_m2m,
     build_tiny_marian,
     build_tiny_nllb,
     build_tiny_sentence_transformer,
@@ -169,7 +169,7 @@ def test_m2m_sets_source_code_and_forces_target(
 def test_many_to_many_model_needs_a_source_language(tmp_path: Path) -> None:
     translator = load_translator(str(build_tiny_nllb(tmp_path)), max_length=8)
     assert translator.translate([""]) == [""]  # nothing to translate, nothing needed
-    with pytest.raises(ConfigError, match="translate.src_lang"):
+    with pytest.raises(ConfigError, match=r"translate\.src_lang"):
         translator.translate(["Xin chào"])
 
 

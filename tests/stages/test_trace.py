@@ -1,9 +1,10 @@
-"""The trace stage: clusters of renditions, speaker compatibility, honest origin, drift, word_diff.
+"""The trace stage over a seeds job: config → :mod:`pipeline.quoteclusters` → ``clusters``.
 
 The seed job runs once with the tiny random model; the quotes are the hand-made seed quotes of
 :mod:`tests.trace_fixtures`, and the alignments are hand-made too, so which links exist is under
 the test's control (the tiny model's similarities mean nothing; thresholds above 1 switch the
-similarity links off, thresholds below -1 switch them all on).
+similarity links off, thresholds below -1 switch them all on). The algorithm alone, without a
+job, is tested in ``tests/test_quoteclusters.py`` and ``tests/test_quotelinks.py``.
 """
 
 from __future__ import annotations
@@ -11,16 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.base import StageContext
+from pipeline.base import Progress, StageContext
 from pipeline.config import parse_config
 from pipeline.data import CLUSTERS
 from pipeline.io import to_arrow
 from pipeline.runner import run_job
-from pipeline.stages.trace import Trace, cluster_quotes, speaker_languages, word_diff
+from pipeline.stages.trace import Trace
 from tests.conftest import SEED_FILES, job_data
 from tests.trace_fixtures import DW, INDIA, KYIV, PEZESHKIAN, PUTIN, TRT, VI, build_quotes
 
@@ -146,12 +146,6 @@ def test_honest_origin(seeds: dict[str, Any]) -> None:
         assert pd.isna(row["origin_doc"])
 
 
-def test_speaker_languages_merge_config_over_defaults() -> None:
-    merged = speaker_languages({"Someone New": "de"})
-    assert merged["Someone New"] == "de"
-    assert speaker_languages({PUTIN: "xx"})[PUTIN] == "xx"
-
-
 def test_cited_sources(seeds: dict[str, Any]) -> None:
     clusters = run_trace(seeds)
     by_first = {ids[0]: list(row) for ids, row in zip(members(clusters),
@@ -180,33 +174,13 @@ def test_empty_quotes(seeds: dict[str, Any]) -> None:
     assert clusters.empty and list(clusters.columns) == [field.name for field in CLUSTERS]
 
 
-def test_cluster_quotes_strongest_link_wins() -> None:
-    quotes = pd.DataFrame({"quote_id": ["a", "b", "c", "d"],
-                           "speaker": ["P", "P", "Q", None],
-                           "sent_ids": [["s1"], ["s2"], ["s3"], ["s4"]]})
-    vectors = np.array([[1.0, 0.0], [0.99, 0.141], [0.8, 0.6], [0.9, 0.436]])
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    no_links = alignments()
-    # d (unknown) is close to a (0.90) and c (0.98): it joins c (Q's), then a-d is refused.
-    assert cluster_quotes(quotes, vectors, no_links, 0.9, 0.5) == [[0, 1], [2, 3]]
-    assert cluster_quotes(quotes, vectors, no_links, 0.999, 0.5) == [[0], [1], [2], [3]]
-    aligned = alignments((["s1"], ["s3"]))
-    assert cluster_quotes(quotes, vectors, aligned, 0.999, 0.5) == [[0], [1], [2], [3]]  # P ≠ Q
-    quotes["speaker"] = None
-    assert cluster_quotes(quotes, vectors, aligned, 0.999, 0.5) == [[0, 2], [1], [3]]
-
-
-def test_word_diff() -> None:
-    a = "We actively work together in the international arena, and our assessments"
-    b = "We actively work together in the international arena and our assessments of events"
-    diff = word_diff(a, b)
-    # Punctuation and case do not make a word differ; kept words are shown as b writes them.
-    assert ("=", "arena") in diff and ("-", "arena,") not in diff
-    assert diff[-2:] == [("+", "of"), ("+", "events")]
-    assert [w for op, w in diff if op != "-"] == b.split()
-    assert len([w for op, w in diff if op != "+"]) == len(a.split())
-    assert word_diff("Close.", "close") == [("=", "close")]
-    assert word_diff("very close", "very similar") == [("=", "very"), ("-", "close"),
-                                                       ("+", "similar")]
-    assert word_diff("same words", "same words") == [("=", "same"), ("=", "words")]
-    assert word_diff("", "new") == [("+", "new")]
+def test_stats_and_progress(seeds: dict[str, Any]) -> None:
+    job = parse_config(job_data(seeds["output"], seeds["model"]))
+    steps: list[int] = []
+    context = StageContext(job=job, progress=Progress(on_advance=steps.append))
+    clusters = Trace(job).run({**seeds["tables"], "alignments": SEED_LINKS}, context)["clusters"]
+    assert steps == [1, 1]
+    stats = context.stats
+    assert stats["quotes"] == len(seeds["tables"]["quotes"]) and stats["clusters"] == len(clusters)
+    assert stats["multi_outlet"] == int((clusters["docs"].map(len) > 1).sum())
+    assert stats["embedded"] >= 0

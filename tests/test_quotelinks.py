@@ -1,5 +1,6 @@
-"""trace at corpus scale: blockwise links equal the whole similarity matrix's; beyond
-``EXACT_QUOTES`` quotes, duplicates and nearest neighbours stand in for every pair."""
+"""Quote links at corpus scale (``pipeline.quotelinks``): blockwise links equal the whole
+similarity matrix's; beyond ``EXACT_QUOTES`` quotes, duplicates and nearest neighbours stand in for
+every pair. Clustering goes through :func:`pipeline.quoteclusters.cluster_quotes`."""
 
 from __future__ import annotations
 
@@ -7,16 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.stages import trace
-from pipeline.stages.trace import (
-    _Clusters,
-    _known,
-    aligned_pairs,
-    cluster_quotes,
-    duplicate_groups,
-    max_drift,
-    neighbour_pairs,
-)
+from pipeline import quotelinks
+from pipeline.quoteclusters import SpeakerUnionFind, cluster_quotes, known
+from pipeline.quotelinks import aligned_pairs, duplicate_groups, linked_pairs, neighbour_pairs
 
 
 def whole_matrix_clusters(quotes: pd.DataFrame, vectors: np.ndarray, alignments: pd.DataFrame,
@@ -24,7 +18,7 @@ def whole_matrix_clusters(quotes: pd.DataFrame, vectors: np.ndarray, alignments:
                           ) -> list[list[int]]:
     """The clustering with one Q×Q similarity matrix and a dict of links (the reference)."""
     n = len(quotes)
-    speakers = [_known(s) for s in quotes["speaker"]]
+    speakers = [known(s) for s in quotes["speaker"]]
     similarity = vectors @ vectors.T
     edges: dict[tuple[int, int], float] = {}
     rows, cols = np.nonzero(np.triu(similarity >= min_similarity, k=1))
@@ -33,7 +27,7 @@ def whole_matrix_clusters(quotes: pd.DataFrame, vectors: np.ndarray, alignments:
     for i, j in aligned_pairs(quotes, alignments):
         if similarity[i, j] >= aligned_min_similarity:
             edges[(i, j)] = float(similarity[i, j])
-    union = _Clusters(speakers)
+    union = SpeakerUnionFind(speakers)
     quote_ids = quotes["quote_id"].tolist()
     for (i, j), _ in sorted(edges.items(), key=lambda item: (-item[1], quote_ids[item[0][0]],
                                                              quote_ids[item[0][1]])):
@@ -65,7 +59,7 @@ def statements(n: int, seed: int, duplicates: float = 0.3) -> tuple[pd.DataFrame
 
 
 def test_blockwise_links_equal_the_whole_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(trace, "BLOCK_ROWS", 37)  # many blocks, a ragged last one
+    monkeypatch.setattr(quotelinks, "BLOCK_ROWS", 37)  # many blocks, a ragged last one
     for seed in range(3):
         quotes, vectors = statements(300, seed)
         links = pd.DataFrame({"sent_ids_a": [["s1"], ["s7", "s8"]],
@@ -81,10 +75,10 @@ def test_many_quotes_group_duplicates_and_search_neighbours(
     links = pd.DataFrame({"sent_ids_a": [["s3"]], "sent_ids_b": [["s900"]]})
     exact = whole_matrix_clusters(quotes, vectors, links, 0.9, 0.5)
     for limit in (500, 100):  # distinct vectors compared pairwise, then by neighbours only
-        monkeypatch.setattr(trace, "EXACT_QUOTES", limit)
+        monkeypatch.setattr(quotelinks, "EXACT_QUOTES", limit)
         clusters = cluster_quotes(quotes, vectors, links, 0.9, 0.5)
         assert sorted(r for rows in clusters for r in rows) == list(range(len(quotes)))
-        speakers = [_known(s) for s in quotes["speaker"]]
+        speakers = [known(s) for s in quotes["speaker"]]
         for rows in clusters:  # never two known speakers in one cluster
             assert len({speakers[r] for r in rows if speakers[r]}) <= 1
         # Nearly the partition of every pair: at most a few quotes placed differently.
@@ -115,12 +109,16 @@ def test_duplicate_groups_and_neighbours() -> None:
     assert found >= 0.98 * 3000
 
 
-def test_drift_of_large_clusters(monkeypatch: pytest.MonkeyPatch) -> None:
-    rng = np.random.default_rng(4)
-    vectors = rng.standard_normal((40, 8)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    vectors = vectors[rng.integers(0, 40, 300)]
-    whole = max_drift(vectors)
-    monkeypatch.setattr(trace, "DRIFT_EXACT", 10)
-    monkeypatch.setattr(trace, "BLOCK_ROWS", 7)
-    assert abs(max_drift(vectors) - whole) <= 2e-6
+def test_aligned_pairs() -> None:
+    quotes = pd.DataFrame({"sent_ids": [["a1"], ["a1", "a2"], ["b1"], ["c1"]]})
+    links = pd.DataFrame({"sent_ids_a": [["a1"], ["c1"]], "sent_ids_b": [["b1"], ["a2"]]})
+    # Quotes on the two sides of one alignment, never a quote with itself.
+    assert aligned_pairs(quotes, links) == {(0, 2), (1, 2), (1, 3)}
+
+
+def test_linked_pairs_add_aligned_pairs_after_similar_ones() -> None:
+    vectors = np.array([[1.0, 0.0], [1.0, 0.0], [0.6, 0.8], [0.0, 1.0]], dtype=np.float32)
+    rows, cols, sims = linked_pairs(vectors, [(0, 1), (0, 2), (0, 3)], 0.99, 0.5)
+    # (0, 1) is a similarity link already; (0, 2) reaches the aligned floor; (0, 3) does not.
+    assert list(zip(rows.tolist(), cols.tolist(), strict=True)) == [(0, 1), (0, 2)]
+    assert sims.tolist() == pytest.approx([1.0, 0.6])
