@@ -367,8 +367,8 @@ class Runner:
         shards; the merged result does not depend on the executor."""
         size = self.job.executor.shard_documents
         shards = (stage.plan_shards(inputs, size) if stage.per_pair
-                  else plan_shards(inputs, stage.reads, size))
-        store = ShardStore(self.shard_root / f"{stage.name}-{key}-{size}", stage.writes)
+                  else plan_shards(inputs, tuple(stage.reads), size))
+        store = ShardStore(self.shard_root / f"{stage.name}-{key}-{size}", tuple(stage.writes))
         results: dict[int, ShardResult] = {
             index: store.load(index) for index in store.finished() if index < len(shards)}
         if results:
@@ -389,7 +389,7 @@ class Runner:
         context.stats.update(shards=len(shards), shards_resumed=len(shards) - len(todo),
                              executor=self.executor.name if todo else None)
         context.cacheable = all(result.cacheable for result in merged)
-        return merge_outputs(merged, stage.writes)
+        return merge_outputs(merged, tuple(stage.writes))
 
     def _progress(self, name: str):
         if self.progress_factory is None:

@@ -31,6 +31,13 @@ from typing import ClassVar
 
 from pipeline.base import Stage, StageContext, Tables
 from pipeline.config import DetectConfig
+from pipeline.data import (
+    CLEANED_DOCUMENTS,
+    DETECTED_DOCUMENTS,
+    DETECTED_SENTENCES,
+    SEGMENTS,
+    contract,
+)
 from pipeline.errors import InputError
 from pipeline.registry import DETECT_BACKENDS
 
@@ -96,8 +103,8 @@ def _languages(codes: list[str] | tuple[str, ...]) -> str:
 class Detect(Stage):
     name: ClassVar[str] = "detect"
     version: ClassVar[int] = 2
-    reads = ("documents", "sentences")
-    writes = ("documents", "sentences")
+    reads = contract(documents=CLEANED_DOCUMENTS, sentences=SEGMENTS)
+    writes = contract(documents=DETECTED_DOCUMENTS, sentences=DETECTED_SENTENCES)
     per_document = True
 
     def run(self, tables: Tables, context: StageContext) -> Tables:

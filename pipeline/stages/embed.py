@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from pipeline.base import Stage, StageContext, Tables
+from pipeline.data import EMBEDDINGS, SENTENCES, contract
 from pipeline.models.embedder import Embedder
 from pipeline.models.embedding import model_identity
 from pipeline.models.paths import embedding_cache_root
@@ -21,8 +22,8 @@ from pipeline.models.paths import embedding_cache_root
 
 class Embed(Stage):
     name: ClassVar[str] = "embed"
-    reads = ("sentences",)
-    writes = ("embeddings",)
+    reads = contract(sentences=SENTENCES)
+    writes = contract(embeddings=EMBEDDINGS)
     per_document = True
     loads_model = True
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from pipeline.base import Stage, StageContext, Tables
+from pipeline.data import ALIGNMENTS, CLUSTERS, QUOTES, SENTENCES, contract
 from pipeline.models.embedding import model_identity
 from pipeline.models.paths import embedding_cache_root
 from pipeline.quoteclusters import TraceParams, empty_clusters, speaker_languages, trace_quotes
@@ -25,19 +26,16 @@ from pipeline.quoteclusters import TraceParams, empty_clusters, speaker_language
 
 class Trace(Stage):
     name: ClassVar[str] = "trace"
-    reads = ("documents", "sentences", "embeddings", "alignments", "quotes")
-    writes = ("clusters",)
+    reads = contract(sentences=SENTENCES, alignments=ALIGNMENTS, quotes=QUOTES)
+    writes = contract(clusters=CLUSTERS)
     #: Quote texts and English forms are embedded with the job's model; speakers' languages
     #: decide the honest origin.
     depends_on = ("trace", "embed.model", "embed.prompt_name", "embed.backend",
                   "embed.hashing_dim", "attribute.speaker_languages")
 
     def key_parts(self) -> dict[str, Any]:
-        return {
-            "model": model_identity(self.job.embed.model),
-            "prompt": self.job.embed.prompt_name,
-            "speaker_languages": speaker_languages(self.job.attribute.speaker_languages),
-        }
+        # The model's files, not only its name: a rebuilt model recomputes the clusters.
+        return {"model": model_identity(self.job.embed.model)}
 
     def cache_root(self) -> Path:
         return embedding_cache_root(self.job.embed.cache_dir)

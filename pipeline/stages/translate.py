@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from pipeline.base import Stage, StageContext, Tables
 from pipeline.config import TranslateConfig
+from pipeline.data import DETECTED_SENTENCES, SENTENCES, contract
 from pipeline.errors import ModelUnavailableError
 from pipeline.models.paths import folder_fingerprint, resolve_model
 from pipeline.models.remote_code import RemoteCodeRefused
@@ -54,8 +55,8 @@ def load_once(config: TranslateConfig, options: dict[str, Any]) -> Any:
 
 class Translate(Stage):
     name: ClassVar[str] = "translate"
-    reads = ("sentences",)
-    writes = ("sentences",)
+    reads = contract(sentences=DETECTED_SENTENCES)
+    writes = contract(sentences=SENTENCES)
     per_document = True
     loads_model = True
 
