@@ -45,6 +45,22 @@ class Progress:
             self._on_advance(n)
 
 
+class AccumulatingProgress(Progress):
+    """Forwards to ``inner`` with totals added up, for a stage that runs once per shard."""
+
+    def __init__(self, inner: Progress) -> None:
+        super().__init__()
+        self.inner = inner
+        self.sum = 0
+
+    def total(self, n: int) -> None:
+        self.sum += n
+        self.inner.total(self.sum)
+
+    def advance(self, n: int = 1) -> None:
+        self.inner.advance(n)
+
+
 @dataclass
 class StageContext:
     """What the runner hands a stage besides its input tables."""

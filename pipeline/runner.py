@@ -13,14 +13,12 @@ the other stages see the whole corpus and run here.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
 import json
 import logging
 import os
 import platform
-import resource
 import shutil
 import sys
 import time
@@ -32,8 +30,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline import __version__, integrity
-from pipeline.base import Progress, Stage, StageContext, Tables
+from pipeline import __version__
+from pipeline.base import AccumulatingProgress, Progress, Stage, StageContext, Tables
 from pipeline.config import JobConfig
 from pipeline.data import OUTPUT_TABLES, ContractError, check_contract
 from pipeline.errors import QuotetraceError
@@ -47,11 +45,12 @@ from pipeline.executors.shards import (
 )
 from pipeline.io import (
     write_json_atomic,
-    write_parquet_atomic,
     write_parquet_staged,
 )
 from pipeline.jobfolder import MANIFEST, JobFolder, OutputFolderError, sha256_file
 from pipeline.models.embedding import model_identity
+from pipeline.resources import peak_rss_mb, reset_peak_rss
+from pipeline.stagecache import StageCache, content_fingerprint
 from pipeline.stages.align import Align
 from pipeline.stages.attribute import Attribute
 from pipeline.stages.clean import Clean
@@ -125,120 +124,6 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
-
-
-def reset_peak_rss() -> None:
-    """Start a new peak-memory window for this process (Linux: VmHWM; elsewhere a no-op)."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process since :func:`reset_peak_rss` (Linux), or since it
-    started (elsewhere). Workers of a process pool or of Ray are not included."""
-    try:
-        status = Path("/proc/self/status").read_text()
-        kib = next(int(line.split()[1]) for line in status.splitlines()
-                   if line.startswith("VmHWM:"))
-    except (OSError, StopIteration, ValueError):
-        kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
-    return round(kib / 1024, 1)
-
-
-class AccumulatingProgress(Progress):
-    """Forwards to ``inner`` with totals added up, for a stage that runs once per shard."""
-
-    def __init__(self, inner: Progress) -> None:
-        super().__init__()
-        self.inner = inner
-        self.sum = 0
-
-    def total(self, n: int) -> None:
-        self.sum += n
-        self.inner.total(self.sum)
-
-    def advance(self, n: int = 1) -> None:
-        self.inner.advance(n)
-
-
-def file_sha256(path: Path) -> str:
-    return sha256_file(path)
-
-
-def content_fingerprint(key: str, tables: Tables) -> str:
-    digest = hashlib.sha256(key.encode())
-    for name in sorted(tables):
-        frame = tables[name]
-        digest.update(name.encode())
-        digest.update(frame.to_json(orient="split", default_handler=str).encode())
-    return digest.hexdigest()[:16]
-
-
-class StageCache:
-    """Completed stage results on disk, one folder per (stage, key), marked done last, with the
-    stage's stats (``stats.json``) so that a cached stage still reports its notice."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def folder(self, stage: Stage, key: str) -> Path:
-        return self.root / f"{stage.name}-{key}"
-
-    @staticmethod
-    def _files(stage: Stage) -> list[str]:
-        """The files of an entry, each checksummed in its ``done`` marker."""
-        return [*(f"{name}.parquet" for name in stage.writes), "stats.json"]
-
-    def load(self, stage: Stage, key: str) -> Tables | None:
-        """The cached tables, or None when there are none or they fail their checksums.
-
-        A damaged entry is removed with one warning, so the stage is recomputed instead of
-        every rerun crashing until ``--force`` (one an older version wrote, with a plain-key
-        ``done`` and no checksums, cannot be verified: it is recomputed too, quietly).
-        """
-        folder = self.folder(stage, key)
-        if not (folder / "done").exists():
-            return None
-        try:
-            marker = integrity.read_marker(folder / "done", self._files(stage),
-                                           outdated=lambda text: text.strip() == key)
-            if marker.get("key") != key:
-                raise integrity.DamagedCache("done marks another key")
-            files = marker["files"]
-            stats = integrity.read_verified(folder, "stats.json", files["stats.json"])
-            integrity.json_value(stats, "stats.json")
-            return {name: integrity.parquet_frame(
-                integrity.read_verified(folder, f"{name}.parquet", files[f"{name}.parquet"]),
-                f"{name}.parquet") for name in stage.writes}
-        except integrity.OutdatedCache:
-            logger.info("stage %s: cache %s predates checksums; recomputing", stage.name, folder)
-        except integrity.DamagedCache as error:
-            logger.warning("stage %s: damaged cache %s (%s): removed; the stage is recomputed",
-                           stage.name, folder, error)
-        shutil.rmtree(folder, ignore_errors=True)
-        return None
-
-    def load_stats(self, stage: Stage, key: str) -> dict[str, Any]:
-        path = self.folder(stage, key) / "stats.json"
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-
-    def save(self, stage: Stage, key: str, tables: Tables,
-             stats: dict[str, Any] | None = None) -> None:
-        """Write the tables and stats, then (last, atomically) ``done`` with their checksums:
-        the entry counts only once every file it needs is recorded."""
-        folder = self.folder(stage, key)
-        shutil.rmtree(folder, ignore_errors=True)
-        for name in stage.writes:
-            write_parquet_atomic(folder / f"{name}.parquet", tables[name])
-        write_json_atomic(folder / "stats.json", json.loads(json.dumps(stats or {}, default=str)))
-        checksums = integrity.file_checksums(folder, self._files(stage))
-        write_json_atomic(folder / "done", integrity.marker(checksums, key=key))
-        for stale in self.root.glob(f"{stage.name}-*"):
-            if stale != folder:
-                shutil.rmtree(stale, ignore_errors=True)
 
 
 class Runner:
@@ -413,7 +298,7 @@ class Runner:
             for name, (filename, schema) in tables.items():
                 staged[filename] = write_parquet_staged(self.output_dir / filename,
                                                         result.tables[name], schema)
-            files = {filename: file_sha256(tmp) for filename, tmp in staged.items()}
+            files = {filename: sha256_file(tmp) for filename, tmp in staged.items()}
             (self.output_dir / MANIFEST).unlink(missing_ok=True)
             for filename, tmp in staged.items():
                 os.replace(tmp, self.output_dir / filename)

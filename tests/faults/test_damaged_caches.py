@@ -22,7 +22,8 @@ import pipeline.models.embedder as embed_module
 from pipeline.config import parse_config
 from pipeline.executors.shards import ShardResult, ShardStore
 from pipeline.models.embedder import EmbeddingCache, text_key
-from pipeline.runner import JobResult, StageCache, run_job
+from pipeline.runner import JobResult, run_job
+from pipeline.stagecache import StageCache
 from tests.conftest import job_data, record_shard_saves
 
 TABLES = ["documents.parquet", "sentences.parquet", "alignments.parquet", "embeddings.parquet",
