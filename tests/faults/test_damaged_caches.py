@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import pipeline.models.embedder as embed_module
+import pipeline.models.vector_cache as embed_module
 from pipeline.config import parse_config
 from pipeline.executors.shards import ShardResult, ShardStore
 from pipeline.models.embedder import EmbeddingCache, text_key

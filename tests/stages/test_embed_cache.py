@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import pipeline.models.embedder as embed_module
+import pipeline.models.vector_cache as embed_module
 from pipeline.models.embedder import Embedder, EmbeddingCache, text_key
 from pipeline.models.paths import cache_home, embedding_cache_root
 from pipeline.stages.embed import Embed
