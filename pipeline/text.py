@@ -11,6 +11,12 @@ QUOTE_FOLD = str.maketrans(
      "–": "-", "—": "-", "‑": "-", "\u00a0": " "}
 )
 WORD = re.compile(r"\w+(?:[-'.]\w+)*", re.UNICODE)
+#: C0 and C1 control characters that are not whitespace (NUL, BEL, ESC, DEL, …): debris of
+#: binary or mis-decoded data that no reader sees, so clean drops them. Tab, the newlines and
+#: the separators Python counts as whitespace (\v, \f, \x1c-\x1f, \x85) are not here: clean
+#: reads those as spaces.
+CONTROL_CHARS = "".join(chr(c) for c in (*range(0x00, 0x09), *range(0x0E, 0x1C),
+                                         *range(0x7F, 0x85), *range(0x86, 0xA0)))
 
 
 def normalize_for_matching(text: str) -> str:

@@ -5,22 +5,21 @@ Texts are NFC normalised (decomposed Vietnamese drifts otherwise), the model's p
 L2-normalised. Texts the model has to embed are sorted longest first before batching, so each
 batch holds texts of similar length and little padding is computed.
 
-The cache (:class:`EmbeddingCache`, in :mod:`pipeline.models.vector_cache`) keys each vector by (model identity, prompt, text): a text
-seen before is never embedded again, in this job or any other job of this user. It lives in
-``embed.cache_dir`` or, by default, in the per-user cache
+The cache (:class:`EmbeddingCache`, in :mod:`pipeline.models.vector_cache`) keys each vector by
+(model identity, prompt, text): a text seen before is never embedded again, in this job or any
+other job of this user. It lives in ``embed.cache_dir`` or, by default, in the per-user cache
 (:func:`pipeline.models.paths.embedding_cache_root`: ``$QUOTETRACE_CACHE_DIR/embeddings``, else
 ``$XDG_CACHE_HOME/quotetrace/embeddings`` or ``~/.cache/quotetrace/embeddings``). New vectors
 are written in shards as they are computed, so a killed job keeps its progress, and several
-processes (executor workers, Ray actors, concurrent jobs) may write into one cache at once.
-Each shard carries checksums of its keys and vectors, checked once per process: a damaged shard
-is moved to ``quarantine/`` and its vectors computed again, so it never leaks into a job.
-The model comes from the ``embed.backend`` registry (:mod:`pipeline.registry`,
-:mod:`pipeline.models.embed_backends`), so the Embedder never branches on a backend's name.
-The ``hashing`` backend skips the cache: its vectors are a pure function of the text, and
-caching them would about double a first run's time (writing ``hashing_dim`` floats per text
-into the shared cache) for a backend meant to measure the pipeline's throughput on large,
-mostly new corpora.
-"""
+processes (executor workers, Ray actors, concurrent jobs) may write into one cache at once. Each
+shard carries checksums of its keys and vectors, checked once per process: a damaged shard is
+moved to ``quarantine/`` and its vectors computed again, so it never leaks into a job. The model
+comes from the ``embed.backend`` registry (:mod:`pipeline.registry`,
+:mod:`pipeline.models.embed_backends`), so the Embedder never branches on a backend's name. The
+``hashing`` backend skips the cache: its vectors are a pure function of the text, and caching
+them would about double a first run's time (writing ``hashing_dim`` floats per text into the
+shared cache) for a backend meant to measure the pipeline's throughput on large, mostly new
+corpora. """
 
 from __future__ import annotations
 

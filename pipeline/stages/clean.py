@@ -25,9 +25,12 @@ import pandas as pd
 
 from pipeline.base import Stage, StageContext, Tables
 from pipeline.config import CleanConfig
+from pipeline.text import CONTROL_CHARS
 
 SPACE_LIKE = {"\u00a0", "\u2007", "\u202f", "\u2009", "\u200a", "\u3000", "\t", "\u2002", "\u2003"}
-INVISIBLE = {"\u200b", "\ufeff", "\u00ad", "\u200e", "\u200f"}
+#: Dropped without a trace: zero-width marks, and control characters (a NUL past the 8 KB that
+#: ingest sniffs for binary data would otherwise reach the sentences).
+INVISIBLE = {"\u200b", "\ufeff", "\u00ad", "\u200e", "\u200f", *CONTROL_CHARS}
 #: Where add_span stops appending text in one piece: whitespace, odd spaces, invisible marks.
 SPECIAL = re.compile("[\\s" + re.escape("".join(sorted(SPACE_LIKE | INVISIBLE))) + "]")
 #: What keeps a span from being appended as it is: whitespace other than single plain spaces.
@@ -66,30 +69,55 @@ class CleanText:
 
 
 class _Builder:
-    """Accumulates output characters and the run-length map back to raw offsets."""
+    """Accumulates output text and the run-length map back to raw offsets.
+
+    The text is kept as non-empty pieces, joined every PIECES_PER_BATCH into one string of
+    ``done``: a list of a 50 MB line's characters (or words) took 400 MB or more."""
+
+    PIECES_PER_BATCH = 1024
 
     def __init__(self, normalization: str) -> None:
-        self.chars: list[str] = []
+        self.done: list[str] = []
+        self.pieces: list[str] = []
+        self.length = 0
         self.clean_runs: list[int] = []
         self.raw_runs: list[int] = []
         self.normalization = normalization
 
+    @property
+    def last(self) -> str:
+        """The last output character ("" before any)."""
+        if self.pieces:
+            return self.pieces[-1][-1]
+        return self.done[-1][-1] if self.done else ""
+
+    def _append(self, piece: str) -> None:
+        self.pieces.append(piece)
+        self.length += len(piece)
+        if len(self.pieces) >= self.PIECES_PER_BATCH:
+            self.done.append("".join(self.pieces))
+            self.pieces = []
+
     def _emit(self, char: str, raw_pos: int) -> None:
-        position = len(self.chars)
+        position = self.length
         expected = self.raw_runs[-1] + position - self.clean_runs[-1] if self.raw_runs else None
         if expected != raw_pos:
             self.clean_runs.append(position)
             self.raw_runs.append(raw_pos)
-        self.chars.append(char)
+        self._append(char)
 
     def _pop(self) -> None:
-        self.chars.pop()
-        if self.clean_runs and self.clean_runs[-1] == len(self.chars):
+        source = self.pieces or self.done
+        piece = source.pop()
+        if len(piece) > 1:
+            source.append(piece[:-1])
+        self.length -= 1
+        if self.clean_runs and self.clean_runs[-1] == self.length:
             self.clean_runs.pop()
             self.raw_runs.pop()
 
     def at_line_start(self) -> bool:
-        return not self.chars or self.chars[-1] == "\n"
+        return self.last in ("", "\n")
 
     def add_span(self, raw: str, start: int, end: int) -> None:
         """Append ``raw[start:end]`` normalised, collapsing whitespace.
@@ -106,12 +134,12 @@ class _Builder:
             if stop > i:
                 piece = raw[i:stop]
                 if unicodedata.is_normalized(self.normalization, piece):
-                    position = len(self.chars)
+                    position = self.length
                     if not self.raw_runs or \
                             self.raw_runs[-1] + position - self.clean_runs[-1] != i:
                         self.clean_runs.append(position)
                         self.raw_runs.append(i)
-                    self.chars.extend(piece)
+                    self._append(piece)
                 else:
                     self._add_clusters(raw, i, stop)
             if special is None:
@@ -119,7 +147,7 @@ class _Builder:
             j = stop + 1
             while j < end and unicodedata.combining(raw[j]):
                 j += 1
-            if raw[stop] not in INVISIBLE and not self.at_line_start() and self.chars[-1] != " ":
+            if raw[stop] not in INVISIBLE and not self.at_line_start() and self.last != " ":
                 self._emit(" ", stop)
             i = j
 
@@ -135,15 +163,15 @@ class _Builder:
                 unicodedata.combining(piece[m.end() - 1])
                 for m in SPACE_BEFORE_NON_ASCII.finditer(piece)):
             return False
-        if piece[0] == " " and (self.at_line_start() or self.chars[-1] == " "):
+        if piece[0] == " " and (self.at_line_start() or self.last == " "):
             start += 1
             piece = piece[1:]
         if piece:
-            position = len(self.chars)
+            position = self.length
             if not self.raw_runs or self.raw_runs[-1] + position - self.clean_runs[-1] != start:
                 self.clean_runs.append(position)
                 self.raw_runs.append(start)
-            self.chars.extend(piece)
+            self._append(piece)
         return True
 
     def _add_clusters(self, raw: str, start: int, end: int) -> None:
@@ -165,15 +193,17 @@ class _Builder:
             i = j
 
     def end_line(self, newline_pos: int) -> None:
-        while self.chars and self.chars[-1] == " ":
+        while self.last == " ":
             self._pop()
-        if self.chars and self.chars[-1] != "\n":
+        if self.last not in ("", "\n"):
             self._emit("\n", newline_pos)
 
     def result(self) -> CleanText:
-        while self.chars and self.chars[-1] in " \n":
+        while self.last in (" ", "\n"):
             self._pop()
-        return CleanText("".join(self.chars), self.clean_runs, self.raw_runs)
+        self.done.append("".join(self.pieces))
+        text, self.done, self.pieces = "".join(self.done), [], []
+        return CleanText(text, self.clean_runs, self.raw_runs)
 
 
 def _parse_date(text: str) -> str | None:
@@ -220,15 +250,15 @@ class Cleaner:
                 for m in pattern.finditer(line)
                 if m.end() > m.start()
             )
-            before = len(builder.chars)
+            before = builder.length
             cursor = start
             for drop_start, drop_end in dropped:
                 if drop_start > cursor:
                     builder.add_span(raw, cursor, drop_start)
                 cursor = max(cursor, drop_end)
             builder.add_span(raw, cursor, line_start + len(line))
-            if first_paragraph is None and len(builder.chars) > before:
-                first_paragraph = (before, len(builder.chars))
+            if first_paragraph is None and builder.length > before:
+                first_paragraph = (before, builder.length)
             builder.end_line(line_start + len(line))
         result = builder.result()
         if first_paragraph is not None:

@@ -13,8 +13,11 @@ import csv
 import glob
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,15 +25,23 @@ import pandas as pd
 
 from pipeline.base import Stage, StageContext, Tables
 from pipeline.errors import InputError
+from pipeline.text import CONTROL_CHARS
 
 METADATA_FIELDS = ("outlet", "date", "url", "title")
+ID_FIELDS = ("id", "doc_id")
+#: Written dates besides ISO 8601 and RFC 2822 ("October 11, 2024", "11 Oct 2024").
+DATE_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y")
+#: The years pandas can hold: align turns dates into Timestamps, and one outside is NaT.
+DATE_YEARS = (1678, 2261)
 BINARY_SNIFF_BYTES = 8192
-#: Invisible characters that, with whitespace, make a text empty (BOM, zero-width marks).
-_INVISIBLE = str.maketrans("", "", "\ufeff\u200b\u200c\u200d\u2060")
+#: A character that is neither whitespace nor invisible (BOM, zero-width marks, the control
+#: characters clean drops): a text without one is empty.
+_VISIBLE = re.compile("[^\\s\ufeff\u200b\u200c\u200d\u2060" + re.escape(CONTROL_CHARS) + "]")
 
 
 def _is_blank(text: str) -> bool:
-    return not text.translate(_INVISIBLE).strip()
+    """Searched, not copied: a 50 MB text is not translated and stripped to say it has words."""
+    return _VISIBLE.search(text) is None
 
 
 def _size(n: int) -> str:
@@ -87,7 +98,7 @@ def read_text_file(path: Path, max_bytes: int) -> tuple[str, str]:
             "split it into articles or raise ingest.max_bytes in the config"
         )
     data = path.read_bytes()
-    if not data.strip():
+    if not data or data.isspace():  # what data.strip() empties, without a copy of the file
         raise InputError(f"{path}: file is empty; remove it from the inputs")
     if b"\x00" in data[:BINARY_SNIFF_BYTES]:
         raise InputError(f"{path}: looks like a binary file (NUL bytes); inputs must be UTF-8 text")
@@ -103,31 +114,119 @@ def read_text_file(path: Path, max_bytes: int) -> tuple[str, str]:
     return text, hashlib.sha256(data).hexdigest()
 
 
+def _kind(value: object) -> str:
+    """How an error message names the JSON type of ``value``."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return f"a number ({value!r})"
+    return type(value).__name__
+
+
+def is_date(text: str) -> bool:
+    """Whether ``text`` is a calendar date or datetime align can place: ISO 8601, RFC 2822 or
+    "October 11, 2024", with a year pandas can hold. Stricter than pandas, which reads "today"
+    or "3" as a date and turns what it cannot read into a traceback or a silent NaT."""
+    text = text.strip()
+    parsed: datetime | None = None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            for fmt in DATE_FORMATS:
+                try:
+                    parsed = datetime.strptime(text, fmt)
+                    break
+                except ValueError:
+                    continue
+    return parsed is not None and DATE_YEARS[0] <= parsed.year <= DATE_YEARS[1]
+
+
+def check_record(record: dict[str, Any], where: str) -> None:
+    """Raise InputError unless the record's ids and metadata fields are strings (ids may be
+    integers) and its date, if any, is a date: anything else reaches the parquet writer or
+    align's date window as a traceback."""
+    for name in (*ID_FIELDS, *METADATA_FIELDS):
+        value = record.get(name)
+        if value is None or isinstance(value, str):
+            continue
+        if name in ID_FIELDS and isinstance(value, int) and not isinstance(value, bool):
+            continue
+        raise InputError(f"{where}: {name!r} must be a string, got {_kind(value)}")
+    date = record.get("date")
+    if isinstance(date, str) and date.strip() and not is_date(date):
+        raise InputError(
+            f"{where}: 'date' {date!r} is not a date; write ISO 8601 (2024-10-11 or "
+            "2024-10-11T09:30:00+07:00), or leave it empty for an undated document"
+        )
+
+
+def _metadata_rows(side: Path) -> list[tuple[int, Any]]:
+    """(line number, row) of each record of a CSV or JSONL side file."""
+    try:
+        if side.suffix.lower() == ".jsonl":
+            # Split on newlines only: str.splitlines also breaks at U+2028, U+0085 and other
+            # separators that JSON strings may hold unescaped.
+            lines = side.read_text(encoding="utf-8-sig").split("\n")
+            rows: list[tuple[int, Any]] = []
+            for number, line in enumerate(lines, start=1):
+                if line.strip():
+                    try:
+                        rows.append((number, json.loads(line)))
+                    except json.JSONDecodeError as error:
+                        raise InputError(
+                            f"{side}:{number}: cannot read metadata: {error}") from None
+            return rows
+        with side.open(encoding="utf-8-sig", newline="") as handle:  # Excel writes a BOM
+            reader = csv.DictReader(handle)
+            return [(reader.line_num, row) for row in reader]
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise InputError(f"{side}: cannot read metadata: {error}") from None
+
+
 def load_metadata(path: str | None) -> dict[str, dict[str, Any]]:
-    """Read a CSV or JSONL side file keyed by ``doc_id``."""
+    """Read a CSV or JSONL side file keyed by ``doc_id``; every row is checked like a JSONL
+    record, and a doc_id given twice is an error (which row should win is a guess)."""
     if not path:
         return {}
     side = Path(path)
     if not side.is_file():
         raise InputError(f"{side}: metadata file not found (ingest.metadata in the config)")
-    rows: list[dict[str, Any]]
-    try:
-        if side.suffix.lower() == ".jsonl":
-            lines = side.read_text(encoding="utf-8-sig").splitlines()
-            rows = [json.loads(line) for line in lines if line.strip()]
-        else:
-            with side.open(encoding="utf-8-sig", newline="") as handle:  # Excel writes a BOM
-                rows = list(csv.DictReader(handle))
-    except (json.JSONDecodeError, UnicodeDecodeError, csv.Error) as error:
-        raise InputError(f"{side}: cannot read metadata: {error}") from None
-    if rows and "doc_id" not in rows[0]:
-        raise InputError(f"{side}: metadata needs a 'doc_id' column")
-    return {str(row["doc_id"]): row for row in rows}
+    metadata: dict[str, dict[str, Any]] = {}
+    duplicates: dict[str, list[int]] = {}
+    first_line: dict[str, int] = {}
+    for position, (number, row) in enumerate(_metadata_rows(side)):
+        if not isinstance(row, dict) or "doc_id" not in row:
+            raise InputError(f"{side}: metadata needs a 'doc_id' column" if position == 0
+                             else f"{side}:{number}: the metadata row needs a 'doc_id'")
+        doc_id = row["doc_id"]
+        if doc_id is None or (isinstance(doc_id, str) and not doc_id.strip()):
+            raise InputError(f"{side}:{number}: the metadata row has an empty 'doc_id'")
+        check_record(row, f"{side}:{number} (doc_id {doc_id!r})")
+        key = str(doc_id)
+        if key in metadata:
+            duplicates.setdefault(key, [first_line[key]]).append(number)
+        metadata[key], first_line[key] = row, number
+    if duplicates:
+        listed = "; ".join(f"{doc_id!r} on lines {', '.join(map(str, lines))}"
+                           for doc_id, lines in list(duplicates.items())[:5])
+        more = f" and {len(duplicates) - 5} more" if len(duplicates) > 5 else ""
+        raise InputError(
+            f"{side}: duplicate doc_id in the metadata: {listed}{more}; keep one row per document"
+        )
+    return metadata
 
 
 def _jsonl_records(path: Path, text: str) -> list[dict[str, Any]]:
     records = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Newlines only: str.splitlines also splits at U+2028 or U+0085 inside a JSON string.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -138,6 +237,7 @@ def _jsonl_records(path: Path, text: str) -> list[dict[str, Any]]:
             raise InputError(f"{path}:{number}: each JSONL record needs a string 'text' field")
         if _is_blank(record["text"]):
             raise InputError(f"{path}:{number}: the record's 'text' is empty")
+        check_record(record, f"{path}:{number}")
         doc_id = str(record.get("id") or record.get("doc_id") or f"{path.stem}-{number}")
         records.append({**record, "doc_id": doc_id, "raw_text": record["text"]})
     if not records:

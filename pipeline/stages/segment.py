@@ -89,12 +89,61 @@ def sentence_offsets(text: str) -> list[tuple[int, int]]:
     return list(zip(offsets[0::2], offsets[1::2], strict=True))
 
 
+#: Most characters handed to blingfire at once. Its buffers take two bytes and two int32 per
+#: input byte, so a 50 MB one-line file cost 1 GB there (kept for the process's life): a longer
+#: paragraph is read window by window, each starting at the last sentence the previous one cut.
+WINDOW_CHARS = 100_000
+#: Longest segment: text with no sentence end for this long (a 50 MB line of words, a table
+#: dump) is cut at a space, so that no later stage reads a megabyte as one sentence.
+MAX_SENTENCE_CHARS = 5_000
+
+
+def _cut(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
+    """``[start, end)`` as pieces of at most ``limit`` characters, cut after a space when the
+    second half of a piece has one."""
+    pieces = []
+    while end - start > limit:
+        cut = text.rfind(" ", start + limit // 2, start + limit)
+        cut = cut + 1 if cut >= 0 else start + limit
+        pieces.append((start, cut))
+        start = cut
+    return [*pieces, (start, end)] if end > start else pieces
+
+
+def _blingfire_spans(paragraph: str) -> list[tuple[int, int]]:
+    """blingfire's sentence spans of a paragraph, read in windows of WINDOW_CHARS: the last
+    sentence of a window (which its end may have cut) is read again at the next one's start.
+    Segments longer than MAX_SENTENCE_CHARS are cut."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    while start < len(paragraph):
+        stop = min(start + WINDOW_CHARS, len(paragraph))
+        window = paragraph[start:stop]
+        if not window.strip():  # blingfire fails on blank text
+            start = stop
+            continue
+        offsets = sentence_offsets(fold_diacritics(window)) or [(0, len(window))]
+        if stop < len(paragraph):
+            if len(offsets) > 1 and offsets[-1][0] > 0:
+                offsets, next_start = offsets[:-1], start + offsets[-1][0]
+            else:  # no sentence end in a whole window: keep all but its last piece
+                pieces = _cut(paragraph, start, stop, MAX_SENTENCE_CHARS)
+                offsets = [(a - start, b - start) for a, b in pieces[:-1]] or [(0, len(window))]
+                next_start = pieces[-1][0] if len(pieces) > 1 else stop
+        else:
+            next_start = stop
+        for begin, end in offsets:
+            spans.extend(_cut(paragraph, start + begin, start + end, MAX_SENTENCE_CHARS))
+        start = next_start
+    return spans
+
+
 def split_paragraph(paragraph: str, config: SegmentConfig) -> list[tuple[int, int]]:
     """Sentence spans of one paragraph (offsets relative to it)."""
     if not paragraph.strip():
         return []  # blingfire fails on an empty string (and a document may clean to nothing)
-    offsets = sentence_offsets(fold_diacritics(paragraph))
-    spans = [(start, end) for start, end in offsets if paragraph[start:end].strip()]
+    spans = [(start, end) for start, end in _blingfire_spans(paragraph)
+             if paragraph[start:end].strip()]
     if not config.keep_quotes_whole:
         return spans
     merged: list[tuple[int, int]] = []
@@ -117,7 +166,8 @@ def segment_text(text: str, config: SegmentConfig) -> list[tuple[int, int]]:
     offset = 0
     for paragraph in text.split("\n"):
         if config.mode == "lines":
-            pieces = [(0, len(paragraph))] if paragraph.strip() else []
+            pieces = (_cut(paragraph, 0, len(paragraph), MAX_SENTENCE_CHARS)
+                      if paragraph.strip() else [])
         else:
             pieces = split_paragraph(paragraph, config)
         for start, end in pieces:
@@ -140,24 +190,22 @@ class Segment(Stage):
     def run(self, tables: Tables, context: StageContext) -> Tables:
         documents = tables["documents"]
         context.progress.total(len(documents))
-        rows = []
+        # Columns, not a dict per sentence: 250,000 sentences of one document made 400 MB of
+        # dicts before the table was built.
+        columns: dict[str, list] = {name: [] for name in
+                                    ("doc_id", "sent_id", "idx", "char_start", "char_end", "text")}
         for row in documents.itertuples(index=False):
             clean = clean_text_of(row)
             for idx, (start, end) in enumerate(segment_text(clean.text, self.job.segment)):
                 raw_start, raw_end = clean.raw_span(start, end, row.raw_text)
-                rows.append(
-                    {
-                        "doc_id": row.doc_id,
-                        "sent_id": sentence_id(row.doc_id, idx),
-                        "idx": idx,
-                        "char_start": raw_start,
-                        "char_end": raw_end,
-                        "text": clean.text[start:end],
-                    }
-                )
+                columns["doc_id"].append(row.doc_id)
+                columns["sent_id"].append(sentence_id(row.doc_id, idx))
+                columns["idx"].append(idx)
+                columns["char_start"].append(raw_start)
+                columns["char_end"].append(raw_end)
+                columns["text"].append(clean.text[start:end])
             context.progress.advance()
-        sentences = pd.DataFrame(
-            rows, columns=["doc_id", "sent_id", "idx", "char_start", "char_end", "text"]
-        )
+        # The dtypes of a frame built from records: strings inferred, object when empty.
+        sentences = pd.DataFrame(columns) if columns["idx"] else pd.DataFrame(columns=[*columns])
         context.stats["sentences"] = len(sentences)
         return {"sentences": sentences}
