@@ -112,8 +112,8 @@ def notices(stats: dict[str, Any]) -> list[str]:
     return [notice] if isinstance(notice, str) else [str(line) for line in notice]
 
 
-def build_stages(job: JobConfig, inputs: list[str] | None = None) -> list[Stage]:
-    return [Ingest(job, inputs) if cls is Ingest else cls(job) for cls in STAGES]
+def build_stages(job: JobConfig) -> list[Stage]:
+    return [cls(job) for cls in STAGES]
 
 
 def package_versions() -> dict[str, str]:
@@ -129,16 +129,14 @@ def package_versions() -> dict[str, str]:
 class Runner:
     """Executes the stages of one job in order, in this process."""
 
-    def __init__(self, job: JobConfig, *, inputs: list[str] | None = None,
-                 from_stage: str | None = None, force: bool = False,
+    def __init__(self, job: JobConfig, *, from_stage: str | None = None, force: bool = False,
                  progress_factory: Any = None) -> None:
         if from_stage is not None and from_stage not in STAGE_NAMES:
             raise QuotetraceError(
                 f"--from {from_stage!r}: unknown stage; valid: {', '.join(STAGE_NAMES)}"
             )
         self.job = job
-        self.inputs = inputs
-        self.stages = build_stages(job, inputs)
+        self.stages = build_stages(job)
         self.rerun_from = 0 if force else (
             STAGE_NAMES.index(from_stage) if from_stage else len(STAGES))
         self.output_dir = job.output_dir
@@ -155,7 +153,7 @@ class Runner:
         return self._executor
 
     def run(self) -> JobResult:
-        folder = JobFolder(self.output_dir, self.job.job, self.inputs or self.job.inputs)
+        folder = JobFolder(self.output_dir, self.job.job, self.job.inputs)
         folder.claim()  # refuses a folder that is not ours, or one another run is writing
         handler = logging.FileHandler(self.output_dir / "run.log", encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
@@ -311,7 +309,7 @@ class Runner:
             "job": self.job.job,
             "config": self.job.model_dump(mode="json"),
             "config_hash": self.job.fingerprint(),
-            "inputs": self.inputs or self.job.inputs,
+            "inputs": self.job.inputs,
             "packages": package_versions(),
             "models": {
                 "embed": self.job.embed.model,

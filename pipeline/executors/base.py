@@ -49,9 +49,3 @@ class Executor(ABC):
 
     def close(self) -> None:  # noqa: B027 — most executors hold nothing to release
         """Release workers (pools, Ray connection)."""
-
-    def __enter__(self) -> Executor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -193,6 +192,3 @@ class ShardStore:
         self._marker(index).unlink(missing_ok=True)
         for filename in self._files(index).values():
             (self.folder / filename).unlink(missing_ok=True)
-
-    def clear(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)

@@ -32,7 +32,6 @@ from functools import lru_cache
 from typing import ClassVar
 
 import numpy as np
-import pandas as pd
 from rapidfuzz import fuzz, process
 
 from pipeline.base import Stage, StageContext, Tables
@@ -532,15 +531,3 @@ class Attribute(Stage):
             before = bisect.bisect_left(positions, at)
             return persons[before - 1][1] if before else None
         return index.lookup(mention, local)
-
-
-def attribute_quotes(quotes: pd.DataFrame, documents: pd.DataFrame, sentences: pd.DataFrame,
-                     config: AttributeConfig | None = None) -> pd.DataFrame:
-    """Convenience for scripts: run the stage's logic without a job."""
-    from pipeline.base import StageContext
-    from pipeline.config import parse_config
-
-    job = parse_config({"job": "attribute", "inputs": ["-"],
-                        "attribute": (config or AttributeConfig()).model_dump()})
-    tables = {"documents": documents, "sentences": sentences, "quotes": quotes}
-    return Attribute(job).run(tables, StageContext(job=job))["quotes"]
