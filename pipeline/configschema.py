@@ -103,9 +103,11 @@ class EmbedConfig(Section):
         "($QUOTETRACE_CACHE_DIR/embeddings, else $XDG_CACHE_HOME/quotetrace/embeddings or "
         "~/.cache/quotetrace/embeddings).")
     backend: Annotated[str, EMBED_BACKENDS] = Field(
-        "torch", description="torch: sentence-transformers; onnx-int8: ONNX Runtime with dynamic "
-        "int8 weights (local folders only; exported once into the embedding cache); hashing: "
-        "model-free feature hashing, for scale benchmarks of the pipeline, not for quality."
+        "onnx", description="onnx: the model in ONNX Runtime, fp32 (local folders only; exported "
+        "once into the embedding cache; the vectors of torch, faster); torch: "
+        "sentence-transformers; onnx-int8: ONNX Runtime with dynamic int8 weights (faster "
+        "still, slightly different vectors); hashing: model-free feature hashing, for scale "
+        "benchmarks of the pipeline, not for quality."
     )
     hashing_dim: int = Field(1024, gt=0, description="Vector size of the hashing backend.")
 

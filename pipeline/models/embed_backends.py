@@ -54,17 +54,19 @@ class TorchBackend:
 
 @dataclass(frozen=True)
 class OnnxInt8Backend:
-    """ONNX Runtime with dynamic int8 weights; the graph is exported once into ``onnx_dir``."""
+    """ONNX Runtime with dynamic int8 weights (or fp32 ones); the graph is exported once into
+    ``onnx_dir``."""
 
     model: str
     identity: str
     onnx_dir: Path
+    precision: str = "int8"
     cache_vectors: ClassVar[bool] = True
 
     def load(self) -> Any:
         from pipeline.models.onnx_embedding import load_onnx_encoder
 
-        return load_onnx_encoder(self.model, self.onnx_dir)
+        return load_onnx_encoder(self.model, self.onnx_dir, precision=self.precision)
 
 
 @dataclass(frozen=True)
@@ -95,3 +97,9 @@ def onnx_int8_backend(config: EmbedConfig, cache_root: Path) -> OnnxInt8Backend:
 def hashing_backend(config: EmbedConfig, cache_root: Path) -> HashingBackend:
     # No model: the vectors depend on nothing but the text and the size.
     return HashingBackend(config.hashing_dim, hashing_identity(config.hashing_dim))
+
+
+def onnx_fp32_backend(config: EmbedConfig, cache_root: Path) -> OnnxInt8Backend:
+    # fp32 vectors match torch's to float rounding, but keep their own cache folder anyway.
+    return OnnxInt8Backend(config.model, f"{model_identity(config.model)}|onnx-fp32",
+                           cache_root / "onnx", precision="fp32")

@@ -124,7 +124,8 @@ def test_parallel_pairs_embed_their_sentence_runs(tmp_path) -> None:
     assert (without["kind"] == "1-1").sum() == 16
     flat = [i for ids in with_runs["sent_ids_a"] for i in ids]
     assert flat == [f"a-src:{n}" for n in range(16)]
-    assert Align(job).key_parts() != Align(averaged).key_parts()
+    inputs = dict.fromkeys(Align.reads, "same inputs")
+    assert Align(job).cache_key(inputs) != Align(averaged).cache_key(inputs)
 
 
 def test_align_on_shards_of_document_pairs_writes_the_same_table(make_job, tmp_path) -> None:
