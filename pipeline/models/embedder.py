@@ -145,10 +145,28 @@ class Embedder:
         """
         normalised = [unicodedata.normalize("NFC", t).strip() for t in texts]
         keys = [text_key(self.identity, self.prompt_name, t) for t in normalised]
+        if not keys:
+            return np.zeros((0, 0), dtype=np.float32)
+        rows: dict[str, list[int]] = {}
+        for row, key in enumerate(keys):
+            rows.setdefault(key, []).append(row)
         unique = dict(zip(keys, normalised, strict=True))
-        vectors = self.cache.get(list(unique)) if self.uses_cache else {}
-        missing = sorted(((k, t) for k, t in unique.items() if k not in vectors),
+        # Every vector goes straight into its rows of one output matrix (no per-row objects
+        # kept, no final copy): on a few hundred thousand texts, that is the stage's memory.
+        result: np.ndarray | None = None
+
+        def place(pairs: Any) -> None:
+            nonlocal result
+            for key, vector in pairs:
+                if result is None:
+                    result = np.empty((len(keys), len(vector)), dtype=np.float32)
+                result[rows[key]] = vector
+
+        cached = self.cache.get(list(unique)) if self.uses_cache else {}
+        place(cached.items())
+        missing = sorted(((k, t) for k, t in unique.items() if k not in cached),
                          key=lambda item: (-len(item[1]), item[0]))
+        del cached
         if progress is not None:
             progress.total(len(missing))
         size = vector_cache.SHARD_SIZE  # one shard per model call: a kill loses at most one
@@ -158,10 +176,9 @@ class Embedder:
             matrix = self._encode([text for _, text in chunk])
             if self.uses_cache:
                 self.cache.add(chunk_keys, matrix)
-            vectors.update(zip(chunk_keys, matrix, strict=True))
+            place(zip(chunk_keys, matrix, strict=True))
             self.computed += len(chunk)
             if progress is not None:
                 progress.advance(len(chunk))
-        if not keys:
-            return np.zeros((0, 0), dtype=np.float32)
-        return np.stack([vectors[k] for k in keys])
+        assert result is not None
+        return result

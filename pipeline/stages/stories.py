@@ -95,9 +95,14 @@ class Stories(Stage):
         config = self.job.align
         documents = tables["documents"]
         sentences, doc_ids, doc = grouped_sentences(tables["sentences"])
-        embeddings = embedding_matrix(tables["embeddings"], sentences["sent_id"])
         texts = matching_texts(sentences)
         lexicon = fit_lexicon(texts)
+        if len(doc_ids) < 2:  # nothing to pair: skip the corpus search and its matrices
+            context.stats.update(document_pairs=0, parallel_pairs=0, comparable_pairs=0,
+                                 corpus_links=0)
+            context.stats["notice"] = why_empty(documents, len(sentences), config, 0)
+            return {"document_pairs": pd.DataFrame(columns=PAIR_COLUMNS), "lexicon": lexicon}
+        embeddings = embedding_matrix(tables["embeddings"], sentences["sent_id"])
         facts = document_facts(documents, doc_ids)
         corpus = CorpusData(embeddings, tfidf_rows(texts, lexicon), doc, facts["outlet"],
                             facts["lang"], facts["stem"], facts["day"])
