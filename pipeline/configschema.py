@@ -23,7 +23,7 @@ DEFAULT_DROP_LINE_PATTERNS = [
 ]
 DEFAULT_DROP_INLINE_PATTERNS = [
     r"\s*\bShare\s*$",  # "Share" button text glued to the end of a paragraph
-    r"(?<=\S)Image: [^\n]*$",  # image credit glued to its caption
+    r"(?<=\S)Image: [^\n]{0,200}$",  # image credit glued to its caption (a short tail only)
 ]
 
 

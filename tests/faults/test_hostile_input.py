@@ -326,3 +326,16 @@ def test_quotes_scan_a_many_line_document_a_bounded_number_of_times() -> None:
     assert len(quotes) >= 4_000
     # Counting the newlines before every sentence scanned lines × text / 2 (400 MB here).
     assert CountingText.scanned < 5 * len(text)
+
+
+def test_an_image_credit_inside_a_long_line_keeps_the_rest_of_it() -> None:
+    """The credit pattern drops a short tail ("Image: AFP") glued to a paragraph, never the
+    rest of a long line that merely mentions an image."""
+    from pipeline.config import CleanConfig
+    from pipeline.stages.clean import Cleaner
+
+    tail = " ".join(["The talks went on for hours."] * 40)
+    text = f"Leaders met in Ashgabat.Image: a photo of the meeting. {tail}\nThe leaders.Image: AFP\n"
+    cleaned = Cleaner(CleanConfig()).clean(text).text
+    assert tail in cleaned
+    assert "Image: AFP" not in cleaned
