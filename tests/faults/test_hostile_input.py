@@ -335,7 +335,8 @@ def test_an_image_credit_inside_a_long_line_keeps_the_rest_of_it() -> None:
     from pipeline.stages.clean import Cleaner
 
     tail = " ".join(["The talks went on for hours."] * 40)
-    text = f"Leaders met in Ashgabat.Image: a photo of the meeting. {tail}\nThe leaders.Image: AFP\n"
+    text = (f"Leaders met in Ashgabat.Image: a photo of the meeting. {tail}\n"
+            "The leaders.Image: AFP\n")
     cleaned = Cleaner(CleanConfig()).clean(text).text
     assert tail in cleaned
     assert "Image: AFP" not in cleaned
