@@ -14,10 +14,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+#: How every table is written. Row groups of 32,768 rows bound the writer's buffers: with one
+#: row group per table, writing 250,000 embeddings held about 600 MB of pages in memory.
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_statistics": True,
+                                   "row_group_size": 32_768}
 
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
@@ -50,9 +55,47 @@ def write_json_atomic(target: Path, data: Any) -> None:
 
 
 def to_arrow(frame: pd.DataFrame, schema: pa.Schema | None = None) -> pa.Table:
+    """``frame`` as an Arrow table (columns and types of ``schema`` when given).
+
+    A column of 1-D numpy vectors (embeddings) is converted from one concatenated buffer:
+    pandas' own conversion of such a column takes about 2.3 times the vectors' size in
+    temporary memory, which is most of a large job's peak.
+    """
     if schema is not None:
         frame = frame[[field.name for field in schema]]
-    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    vectors = [name for name in frame.columns if _is_vector_column(frame[name])]
+    if not vectors:
+        return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    others = [name for name in frame.columns if name not in vectors]
+    rest_schema = pa.schema([schema.field(n) for n in others]) if schema is not None else None
+    table = pa.Table.from_pandas(frame[others], schema=rest_schema, preserve_index=False)
+    table = table.replace_schema_metadata(None)
+    for name in vectors:
+        array = _list_array(frame[name])
+        if schema is not None:
+            array = array.cast(schema.field(name).type)
+        table = table.add_column(list(frame.columns).index(name), name, array)
+    return table
+
+
+def _is_vector_column(column: pd.Series) -> bool:
+    if column.dtype != object or not len(column):
+        return False
+    first = column.iloc[0]
+    if not (isinstance(first, np.ndarray) and first.ndim == 1 and first.dtype.kind == "f"):
+        return False
+    return all(isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype == first.dtype
+               for value in column)
+
+
+def _list_array(column: pd.Series) -> pa.ListArray:
+    lengths = np.fromiter((len(value) for value in column), dtype=np.int64, count=len(column))
+    offsets = np.zeros(len(column) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    values = np.concatenate(column.to_list()) if len(column) else np.zeros(0, np.float32)
+    offset_type = np.int32 if offsets[-1] < 2**31 else np.int64
+    make = pa.ListArray if offset_type is np.int32 else pa.LargeListArray
+    return make.from_arrays(pa.array(offsets.astype(offset_type)), pa.array(values))
 
 
 def write_parquet_atomic(target: Path, frame: pd.DataFrame, schema: pa.Schema | None = None):
@@ -61,7 +104,7 @@ def write_parquet_atomic(target: Path, frame: pd.DataFrame, schema: pa.Schema | 
     if schema is not None:
         table = table.replace_schema_metadata(None)
     with atomic_path(target) as tmp:
-        pq.write_table(table, tmp, compression="zstd", write_statistics=True)
+        pq.write_table(table, tmp, **PARQUET_OPTIONS)
 
 
 def write_parquet_staged(target: Path, frame: pd.DataFrame,
@@ -77,7 +120,7 @@ def write_parquet_staged(target: Path, frame: pd.DataFrame,
     os.close(fd)
     path = Path(tmp)
     try:
-        pq.write_table(table, path, compression="zstd", write_statistics=True)
+        pq.write_table(table, path, **PARQUET_OPTIONS)
         os.chmod(path, 0o666 & ~_umask())
     except BaseException:
         path.unlink(missing_ok=True)
