@@ -34,6 +34,8 @@ SENTENCES = pa.schema(
         ("idx", pa.int32()),
         ("char_start", pa.int64()),
         ("char_end", pa.int64()),
+        ("clean_start", pa.int64()),
+        ("clean_end", pa.int64()),
         ("text", pa.string()),
         ("lang", pa.string()),
         ("lang_score", pa.float64()),
@@ -120,7 +122,7 @@ DETECTED_DOCUMENTS = pa.schema([*CLEANED_DOCUMENTS, ("lang", pa.string()),
 #: ``sentences`` as segment writes it.
 SEGMENTS = pa.schema([field for field in SENTENCES
                       if field.name in {"doc_id", "sent_id", "idx", "char_start", "char_end",
-                                        "text"}])
+                                        "clean_start", "clean_end", "text"}])
 #: ... as detect writes it: with each sentence's language.
 DETECTED_SENTENCES = pa.schema([*SEGMENTS, ("lang", pa.string()), ("lang_score", pa.float64())])
 EMBEDDINGS = pa.schema([("sent_id", pa.string()), ("embedding", pa.list_(pa.float32()))])

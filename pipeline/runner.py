@@ -50,13 +50,14 @@ from pipeline.io import (
 from pipeline.jobfolder import MANIFEST, JobFolder, OutputFolderError, sha256_file
 from pipeline.models.embedding import model_identity
 from pipeline.resources import peak_rss_mb, reset_peak_rss
+from pipeline.sources import fingerprint_documents
 from pipeline.stagecache import StageCache, content_fingerprint
 from pipeline.stages.align import Align
 from pipeline.stages.attribute import Attribute
 from pipeline.stages.clean import Clean
 from pipeline.stages.detect import Detect
 from pipeline.stages.embed import Embed
-from pipeline.stages.ingest import Ingest, fingerprint_documents
+from pipeline.stages.ingest import Ingest
 from pipeline.stages.quotes import Quotes
 from pipeline.stages.segment import Segment
 from pipeline.stages.stories import Stories

@@ -213,7 +213,7 @@ def test_a_registered_detect_backend_labels_the_sentences(registered: None,
                              detect={"backend": "all-english"})
     assert set(tables["sentences"]["lang"]) == {"en"}
     assert set(tables["documents"]["lang"]) == {"en"}
-    from pipeline.stages.detect import make_detector
+    from pipeline.languages import make_detector
 
     assert make_detector(DetectConfig(backend="all-english"))("Xin chào") == ("en", 1.0)
 

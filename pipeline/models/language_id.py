@@ -1,7 +1,7 @@
 """The built-in ``detect.backend`` factories (registered in :mod:`pipeline.registry`).
 
 A detect backend is built from the job's languages, ``factory(languages: tuple[str, ...])``,
-and answers two questions for :class:`pipeline.stages.detect.LanguageDetector`:
+and answers two questions for :class:`pipeline.languages.LanguageDetector`:
 
 - ``detect(text, allowed)`` → ``(language within allowed, score, language found without
   restriction)``; ``allowed == ()`` means any language. Both answers are needed: the stage

@@ -18,15 +18,17 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from pipeline import segmentation as segment_module
 from pipeline.base import StageContext
+from pipeline.cleaning import Cleaner
 from pipeline.cli import app
-from pipeline.config import CleanConfig, QuotesConfig, SegmentConfig, parse_config
+from pipeline.config import CleanConfig, SegmentConfig, parse_config
 from pipeline.errors import InputError
-from pipeline.stages import segment as segment_module
-from pipeline.stages.clean import Clean, Cleaner
+from pipeline.quoting import QuoteParams, blank_quotes, extract_document, quote_spans
+from pipeline.segmentation import segment_text
+from pipeline.stages.clean import Clean
 from pipeline.stages.ingest import Ingest
-from pipeline.stages.quotes import blank_quotes, extract_document, quote_spans
-from pipeline.stages.segment import Segment, segment_text
+from pipeline.stages.segment import Segment
 from tests.conftest import SEED_FILES, job_data
 
 EN = "Russian President Vladimir Putin met Iranian President Masoud Pezeshkian on Friday."
@@ -322,7 +324,7 @@ def test_quotes_scan_a_many_line_document_a_bounded_number_of_times() -> None:
     lines = [QUOTE if n % 3 else f"“We will win, {n},” Putin said." for n in range(4_000)]
     text = CountingText("\n".join(lines))
     CountingText.scanned = 0
-    quotes = extract_document(text, lines, QuotesConfig())
+    quotes = extract_document(text, lines, QuoteParams())
     assert len(quotes) >= 4_000
     # Counting the newlines before every sentence scanned lines × text / 2 (400 MB here).
     assert CountingText.scanned < 5 * len(text)
@@ -331,8 +333,8 @@ def test_quotes_scan_a_many_line_document_a_bounded_number_of_times() -> None:
 def test_an_image_credit_inside_a_long_line_keeps_the_rest_of_it() -> None:
     """The credit pattern drops a short tail ("Image: AFP") glued to a paragraph, never the
     rest of a long line that merely mentions an image."""
+    from pipeline.cleaning import Cleaner
     from pipeline.config import CleanConfig
-    from pipeline.stages.clean import Cleaner
 
     tail = " ".join(["The talks went on for hours."] * 40)
     text = (f"Leaders met in Ashgabat.Image: a photo of the meeting. {tail}\n"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pipeline.attribution import AttributionParams, SpeakerIndex, person_name
 from pipeline.base import StageContext
-from pipeline.config import AttributeConfig
 from pipeline.data import QUOTES
 from pipeline.speakers import DEFAULT_SPEAKER_LANGUAGES, merged_aliases, merged_languages
-from pipeline.stages.attribute import Attribute, SpeakerIndex, person_name
+from pipeline.stages.attribute import Attribute
 from pipeline.stages.clean import Clean
 from pipeline.stages.detect import Detect
 from pipeline.stages.ingest import Ingest
@@ -47,10 +47,10 @@ def test_transliteration_variant_resolves_by_fuzzy_match() -> None:  # 004
     assert "Pezeshkiyan" not in merged_aliases()["Masoud Pezeshkian"]  # really fuzzy
     assert attributed("We have never approved of Russian aggression against Ukrainian "
                       "territory, Pezeshkiyan said.") == [("Pezeshkiyan", "Masoud Pezeshkian")]
-    index = SpeakerIndex(AttributeConfig())
+    index = SpeakerIndex(AttributionParams())
     assert index.lookup("Pezeshkijan", []) == "Masoud Pezeshkian"
     assert index.lookup("Pezeshkiyan", []) is not None
-    assert SpeakerIndex(AttributeConfig(fuzzy_threshold=99)).lookup("Pezeshkiyan", []) is None
+    assert SpeakerIndex(AttributionParams(fuzzy_threshold=99)).lookup("Pezeshkiyan", []) is None
 
 
 def test_vietnamese_title_with_cited_agency() -> None:  # 003
@@ -106,7 +106,7 @@ def test_name_helpers_and_config_extensions() -> None:
     assert person_name("Russian President Vladimir Putin") == "Vladimir Putin"
     assert person_name("the Institute for the Study of War") is None
     assert person_name("Ushakov") is None
-    index = SpeakerIndex(AttributeConfig(aliases={"Vladimir Putin": ["the master of the Kremlin"],
+    index = SpeakerIndex(AttributionParams(aliases={"Vladimir Putin": ["the master of the Kremlin"],
                                                   "Mark Katz": ["the professor emeritus"]}))
     assert index.lookup("The master of the Kremlin", []) == "Vladimir Putin"
     assert index.lookup("the professor emeritus", []) == "Mark Katz"

@@ -12,12 +12,12 @@ import re
 
 from rapidfuzz import fuzz, process
 
-from pipeline.config import AttributeConfig
-from pipeline.stages.attribute import (
+from pipeline.attribution import (
     CAPITAL,
+    AttributionParams,
+    FuzzyIndex,
     PersonFinder,
     SpeakerIndex,
-    _FuzzyIndex,
     is_name_alias,
     normalise,
     person_name,
@@ -27,7 +27,7 @@ from pipeline.stages.attribute import (
 class PlainIndex:
     """SpeakerIndex without indexes: scans every alias and discovered name per mention."""
 
-    def __init__(self, config: AttributeConfig) -> None:
+    def __init__(self, config: AttributionParams) -> None:
         reference = SpeakerIndex(config)
         self.threshold = config.fuzzy_threshold
         self.aliases, self.exact, self.names = reference.aliases, reference.exact, reference.names
@@ -146,7 +146,7 @@ def _corpus(seed: int) -> tuple[list[str], list[str]]:
 def test_indexed_speaker_index_matches_the_plain_scan() -> None:
     for seed in range(3):
         mentions, texts = _corpus(seed)
-        config = AttributeConfig(aliases={"Mark Katz": ["the professor emeritus"]})
+        config = AttributionParams(aliases={"Mark Katz": ["the professor emeritus"]})
         fast, plain = SpeakerIndex(config), PlainIndex(config)
         for mention in mentions:
             fast.discover(mention)
@@ -168,7 +168,7 @@ def test_indexed_speaker_index_matches_the_plain_scan() -> None:
 def test_fuzzy_index_is_extract_one() -> None:
     rng = random.Random(5)
     keys = list(dict.fromkeys(_surname(rng).casefold() for _ in range(300)))
-    index = _FuzzyIndex()
+    index = FuzzyIndex()
     for n, key in enumerate(keys):
         index.add(key)
         for query in (key + "a", key[1:], _surname(rng).casefold(), ""):
@@ -179,7 +179,7 @@ def test_fuzzy_index_is_extract_one() -> None:
 
 
 def test_person_finder_fallback_for_keys_that_do_not_start_a_word() -> None:
-    config = AttributeConfig(aliases={"Mark Katz": ["“the boss”"]})
+    config = AttributionParams(aliases={"Mark Katz": ["“the boss”"]})
     index = SpeakerIndex(config)
     text = "Mark Katz spoke. Later “the boss” left, and Katz stayed."
     assert index.find_persons(text, []) == index.person_finder([]).find(text)

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from pipeline.base import StageContext
+from pipeline.cleaning import SPACE_LIKE, Cleaner, CleanText, clean_text_of
 from pipeline.config import CleanConfig, parse_config
-from pipeline.stages.clean import SPACE_LIKE, Clean, Cleaner, CleanText, clean_text_of
+from pipeline.stages.clean import Clean
 from tests.conftest import SEED_IDS
 
 #: Statements (sentences or clauses, as written) that must survive cleaning, per seed.

@@ -6,8 +6,9 @@ import pytest
 
 from pipeline.config import DetectConfig
 from pipeline.errors import ConfigError, InputError
+from pipeline.languages import is_names_only, make_detector
 from pipeline.stages.clean import Clean
-from pipeline.stages.detect import Detect, is_names_only, make_detector
+from pipeline.stages.detect import Detect
 from pipeline.stages.segment import Segment
 from tests.conftest import SEED_IDS, run_on_texts
 from tests.language_texts import FRENCH, FRENCH_UNDER_GERMAN_NAMES, GERMAN, GERMAN_NAMES

@@ -14,7 +14,8 @@ import pytest
 from pipeline.base import StageContext
 from pipeline.config import parse_config
 from pipeline.errors import InputError
-from pipeline.stages.ingest import Ingest, expand_inputs, fingerprint_documents
+from pipeline.sources import expand_inputs, fingerprint_documents
+from pipeline.stages.ingest import Ingest
 from tests.conftest import SEED_FILES, SEED_IDS
 
 VI = "Tổng thống Putin nhấn mạnh sự tương đồng trong quan điểm giữa hai nước về các vấn đề quốc tế."

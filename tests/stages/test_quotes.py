@@ -11,12 +11,13 @@ import pandas as pd
 import pytest
 
 from pipeline.base import StageContext
-from pipeline.config import QuotesConfig, parse_config
+from pipeline.config import parse_config
 from pipeline.data import QUOTES
+from pipeline.quoting import QuoteParams, extract_document, quote_spans
 from pipeline.stages.clean import Clean
 from pipeline.stages.detect import Detect
 from pipeline.stages.ingest import Ingest
-from pipeline.stages.quotes import Quotes, extract_document, quote_spans
+from pipeline.stages.quotes import Quotes
 from pipeline.stages.segment import Segment
 from pipeline.text import normalize_for_matching
 from tests.conftest import SEED_IDS, run_on_texts
@@ -197,7 +198,7 @@ def test_scare_quotes_and_uncued_passages_are_skipped() -> None:
     assert quotes_of("Tehran will probably try to convince the Kremlin to support non-state actors "
                      "in the 'Axis of Resistance', such as Yemen’s Houthi movement.") == []
     assert extract_document("The “new world order” was discussed.", [
-        "The “new world order” was discussed."], QuotesConfig()) == []
+        "The “new world order” was discussed."], QuoteParams()) == []
 
 
 def test_disabled_stage_writes_an_empty_table() -> None:

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from pipeline.config import SegmentConfig
+from pipeline.segmentation import segment_text
 from pipeline.stages.clean import Clean
-from pipeline.stages.segment import Segment, segment_text
+from pipeline.stages.segment import Segment
 from pipeline.text import normalize_for_matching
 from tests.conftest import SEED_IDS, run_on_texts
 from tests.stages.test_clean import KEY_SENTENCES
@@ -178,4 +179,4 @@ def test_empty_document_has_no_sentences() -> None:
     _, sentences = run_stages({"junk": "Skip to content\n×\n"})
     assert len(sentences) == 0
     assert list(sentences.columns) == ["doc_id", "sent_id", "idx", "char_start", "char_end",
-                                       "text"]
+                                       "clean_start", "clean_end", "text"]
