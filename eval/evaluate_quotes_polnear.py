@@ -26,6 +26,17 @@ all six annotators, the first annotator file in sorted order):
   the predicted ``speaker_mention`` or ``speaker`` shares a word with the gold Source text
   (case-insensitive, articles and other function words ignored; so a surname matches a full
   name and "he" matches "he").
+- **strict speaker accuracy**, over the same quotes: correct when the predicted
+  ``speaker_mention`` names the gold Source exactly, or the predicted canonical ``speaker`` is
+  the gold Source's canonical name, both after :func:`strict_name`: cut at its first comma (an
+  appositive: "Randall Stephenson, AT&T's chief executive"), NFKC, case-folded, ’ → ', a
+  possessive 's dropped, punctuation dropped, then leading articles and titles/honorifics
+  (``pipeline.speakers.TITLE_WORDS``: President, Mr., Sen., Secretary, Tổng thống, …) dropped
+  unless nothing would be left ("the Republican nominee" stays whole). A gold Source's
+  canonical name is the default alias table's entry for it (``pipeline.speakers``: "President
+  Obama" → Barack Obama), or the normalised Source itself. So a surname alone matches a
+  canonical full name only through the alias table, and "he" is correct only where the
+  prediction's mention is also "he".
 
 PolNeAR's README asks that the test split be evaluated on sparingly.
 """
@@ -36,6 +47,7 @@ import argparse
 import json
 import re
 import sys
+import unicodedata
 from collections import defaultdict
 from pathlib import Path
 
@@ -107,6 +119,40 @@ def prf(n_gold: int, n_pred: int, n_match: int) -> dict[str, float]:
             "gold": n_gold, "predicted": n_pred, "matched": n_match}
 
 
+def strict_name(text: str | None) -> str:
+    """A mention normalised for the strict speaker match (see the module doc)."""
+    from pipeline.speakers import TITLE_WORDS
+
+    head = (text or "").strip(" ,").split(",")[0]  # "Randall Stephenson, AT&T's chief, …"
+    folded = unicodedata.normalize("NFKC", head).casefold().replace("’", "'")
+    folded = re.sub(r"'s\b", "", folded)
+    words = re.sub(r"[^\w\s-]", " ", folded).split()
+    titles = {w.strip(".") for w in TITLE_WORDS} | {"the", "a", "an"}
+    start = 0
+    while start < len(words) - 1 and words[start] in titles:
+        start += 1
+    return " ".join(words[start:])
+
+
+def canonical_names() -> dict[str, str]:
+    """strict_name of every default alias → strict_name of its canonical speaker."""
+    from pipeline.speakers import DEFAULT_ALIASES
+
+    return {strict_name(alias): strict_name(name)
+            for name, aliases in DEFAULT_ALIASES.items() for alias in [name, *aliases]}
+
+
+def strict_correct(source: str, mention: str | None, speaker: str | None,
+                   canonical: dict[str, str]) -> bool:
+    """Exact match of the gold Source to the predicted mention or canonical speaker."""
+    gold = strict_name(source)
+    if not gold:
+        return False
+    if mention and strict_name(mention) == gold:
+        return True
+    return bool(speaker) and canonical.get(gold, gold) == strict_name(speaker)
+
+
 def content_words(text: str | None) -> set[str]:
     return {w for w in WORD.findall((text or "").casefold()) if w not in FUNCTION_WORDS}
 
@@ -154,7 +200,8 @@ def evaluate(corpus: Path, limit: int | None = None, split: str = "all",
     for row in quotes.itertuples(index=False):
         by_doc[row.doc_id].append(row)
     counts = defaultdict(int)
-    speaker_total = speaker_correct = 0
+    speaker_total = speaker_correct = speaker_strict = 0
+    canonical = canonical_names()
     for path in texts:
         raw = path.read_text(encoding="utf-8")
         gold = parse_ann(annotations[path.stem])
@@ -189,6 +236,8 @@ def evaluate(corpus: Path, limit: int | None = None, split: str = "all",
                 said = content_words(quote.speaker_mention) | content_words(quote.speaker)
                 speaker_total += 1
                 speaker_correct += bool(said & content_words(source))
+                speaker_strict += strict_correct(source, quote.speaker_mention, quote.speaker,
+                                                 canonical)
     return {
         "split": split,
         "articles": len(texts),
@@ -196,6 +245,8 @@ def evaluate(corpus: Path, limit: int | None = None, split: str = "all",
         "direct_flag_only": prf(counts["flag_gold"], counts["flag_pred"], counts["flag_match"]),
         "all_attributions": prf(counts["all_gold"], counts["all_pred"], counts["all_match"]),
         "speaker_accuracy": round(speaker_correct / speaker_total, 3) if speaker_total else 0.0,
+        "speaker_accuracy_strict": round(speaker_strict / speaker_total, 3)
+        if speaker_total else 0.0,
         "speaker_scored": speaker_total,
     }
 
@@ -237,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
         r = result[key]
         print(f"  {key:18s} P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}  "
               f"(gold {r['gold']}, predicted {r['predicted']}, matched {r['matched']})")
-    print(f"  speaker accuracy   {result['speaker_accuracy']:.3f} "
+    print(f"  speaker accuracy   {result['speaker_accuracy']:.3f} lenient (a shared word), "
+          f"{result['speaker_accuracy_strict']:.3f} strict (exact name) "
           f"over {result['speaker_scored']} matched direct quotes with a gold source")
     return 0
 

@@ -23,7 +23,7 @@ from pipeline.io import write_json_atomic, write_parquet_atomic
 from pipeline.jobfolder import sha256_file
 from pipeline.runner import run_job
 from pipeline.stages.trace import Trace
-from pipeline.trace_query import format_trace, trace
+from pipeline.trace_query import SPEAKER_BONUS, format_trace, trace
 from tests.conftest import SEED_FILES, job_data
 from tests.trace_fixtures import DW, KYIV, PUTIN, TRT, VI, build_quotes
 
@@ -90,6 +90,35 @@ def test_quote_traces_to_its_cluster(job_dir: Path) -> None:
     assert "original (ru) not in the corpus; closest to source: renditions citing TASS" in text
     assert "TRT World [en, direct, translated]" in text and "sentence 6 of" in text
     assert "[-current] events" in text  # Kyiv's wording against TRT's, word by word
+
+
+@pytest.mark.parametrize("framed", [f"Putin said {PUTIN_VI}", f"Theo ông Putin, {PUTIN_VI}",
+                                    f"Tổng thống Putin nói rằng “{PUTIN_VI}”"])
+def test_framed_query_finds_its_contents_cluster(job_dir: Path, framed: str) -> None:
+    plain = trace(job_dir, PUTIN_VI)
+    result = trace(job_dir, framed)
+    assert result["content"] == PUTIN_VI and result["speaker"] == PUTIN
+    assert result["speaker_mention"] in {"Putin", "ông Putin", "Tổng thống Putin"}
+    best = result["matches"][0]
+    assert best["cluster_id"] == plain["matches"][0]["cluster_id"]
+    assert best["score"] == pytest.approx(1.0, abs=1e-4) and best["speaker_match"] is True
+    assert plain["matches"][0]["speaker_match"] is None  # the plain query names nobody
+    # The bonus widens the threshold for the named speaker only, and the answer says so.
+    assert result["threshold"] == 0.9999
+    assert result["speaker_threshold"] == pytest.approx(0.9999 - SPEAKER_BONUS)
+    assert plain["speaker_threshold"] is None
+    assert "speaker: Putin = Vladimir Putin" in format_trace(trace(job_dir, f"Putin said "
+                                                                            f"{PUTIN_VI}"))
+
+
+def test_other_named_speaker_gets_no_bonus(job_dir: Path) -> None:
+    result = trace(job_dir, f"Pezeshkian said {PUTIN_VI}", top_k=10)
+    assert result["speaker"] == "Masoud Pezeshkian"
+    matches = result["matches"]
+    assert any(m["speaker"] == PUTIN and m["speaker_match"] is False for m in matches)
+    for m in matches:  # only Pezeshkian's clusters pass at the widened threshold
+        assert m["speaker_match"] is (m["speaker"] == "Masoud Pezeshkian")
+        assert m["score"] >= (result["speaker_threshold"] if m["speaker_match"] else 0.9999)
 
 
 def test_top_k_and_threshold(job_dir: Path) -> None:
