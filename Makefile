@@ -49,6 +49,7 @@ eval: run
 	$(PY) eval/evaluate_ordered.py --split tst2013
 	$(PY) eval/evaluate_quotes_polnear.py
 	$(PY) eval/evaluate_mrpc.py
+	$(PY) eval/evaluate_trace_paraphrases.py outputs/seeds
 
 lint: install
 	$(VENV)/bin/ruff check pipeline tests eval benchmarks
