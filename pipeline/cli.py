@@ -24,7 +24,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
-from pipeline.errors import InputError, QuotetraceError
+from pipeline.errors import InputError, QuotetraceError, UsageError
 from pipeline.terminal import json_terminal_safe, terminal_safe
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -258,7 +258,7 @@ def inspect(
     pair: Annotated[tuple[str, str] | None, typer.Option(
         "--pair", help="Show two documents side by side: --pair A B.")] = None,
     min_score: Annotated[float | None, typer.Option("--min-score")] = None,
-    limit: Annotated[int | None, typer.Option("--limit")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=0)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Summarise a job's outputs, one document, or a pair of documents side by side."""
@@ -298,7 +298,7 @@ def export(
     from pipeline.export import export as export_job
 
     if fmt not in FORMATS:
-        _fail(QuotetraceError(f"--format {fmt!r}: valid formats are {', '.join(FORMATS)}"))
+        _fail(UsageError(f"--format {fmt!r}: valid formats are {', '.join(FORMATS)}"))
         return
     try:
         result = export_job(output_dir, to, fmt=fmt, min_score=min_score, overwrite=overwrite)

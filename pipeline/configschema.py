@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline.registry import DETECT_BACKENDS, EMBED_BACKENDS, EXECUTORS, TRANSLATE_BACKENDS
 
@@ -53,14 +54,26 @@ class CleanConfig(Section):
         True, description="Take ' date YYYY-MM-DD' prefixes and date lines."
     )
 
+    @field_validator("drop_line_patterns", "drop_inline_patterns", "extra_drop_line_patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"{pattern[:60]!r} is not a regular expression "
+                                 f"({error})") from None
+        return patterns
+
 
 class SegmentConfig(Section):
     mode: Literal["sentences", "lines"] = "sentences"
     keep_quotes_whole: bool = Field(
         True, description="Do not split inside an open quotation (up to max_quote_chars)."
     )
-    max_quote_chars: int = 600
-    min_chars: int = Field(2, description="Drop segments shorter than this (after stripping).")
+    max_quote_chars: int = Field(600, ge=0)
+    min_chars: int = Field(2, ge=0, description="Drop segments shorter than this (after "
+                           "stripping).")
 
 
 class DetectConfig(Section):
@@ -69,7 +82,8 @@ class DetectConfig(Section):
         ["en", "vi"], description="Restrict detection to these ISO 639-1 codes ([] = any)."
     )
     min_chars: int = Field(
-        25, description="Shorter sentences (or names-only ones) take the document's language."
+        25, ge=0, description="Shorter sentences (or names-only ones) take the document's "
+        "language."
     )
     widen: bool = Field(
         False, description="Detect a document whose text is outside `languages` over those "
@@ -119,8 +133,9 @@ class AlignConfig(Section):
         "different languages; same_stem: only files sharing a stem (x.vi with x.en).",
     )
     same_outlet: bool = Field(False, description="Also align documents of the same outlet.")
-    k: int = Field(4, gt=0, description="Neighbours in the ratio-margin denominator.")
-    candidates: int = Field(16, gt=0, description="Nearest neighbours searched per sentence.")
+    k: int = Field(4, gt=0, le=1024, description="Neighbours in the ratio-margin denominator.")
+    candidates: int = Field(16, gt=0, le=4096,
+                            description="Nearest neighbours searched per sentence.")
     lexical_weight: float = Field(
         0.15, ge=0, le=1, description="Weight of TF-IDF word overlap in the sentence similarity."
     )
@@ -193,7 +208,8 @@ class AlignConfig(Section):
 class QuotesConfig(Section):
     enabled: bool = True
     indirect: bool = Field(True, description="Also extract unmarked and indirect reported speech.")
-    min_chars: int = Field(12, description="Ignore quoted spans shorter than this (scare quotes).")
+    min_chars: int = Field(12, ge=0, description="Ignore quoted spans shorter than this (scare "
+                           "quotes).")
 
 
 class AttributeConfig(Section):
@@ -202,15 +218,18 @@ class AttributeConfig(Section):
     speaker_languages: dict[str, str] = Field(
         {}, description="Extra speaker languages: canonical name → ISO 639-1 code.")
     fuzzy_threshold: float = Field(
-        88.0, description="rapidfuzz score (0–100) for transliteration variants of a name.")
+        88.0, ge=0, le=100,
+        description="rapidfuzz score (0–100) for transliteration variants of a name.")
 
 
 class TraceConfig(Section):
     min_similarity: float = Field(
-        0.91, description="Cosine for two quotes (or a query) to be renditions of one statement "
+        0.91, ge=-1, le=1,
+        description="Cosine for two quotes (or a query) to be renditions of one statement "
         "(multilingual-e5-small; best F1 on MRPC test, eval/evaluate_mrpc.py).")
     aligned_min_similarity: float = Field(
-        0.85, description="Lower cosine enough for two quotes whose sentences are aligned "
+        0.85, ge=-1, le=1,
+        description="Lower cosine enough for two quotes whose sentences are aligned "
         "(align stage); guards against aligned sentences that hold different quotes.")
 
 

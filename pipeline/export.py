@@ -52,11 +52,13 @@ from pipeline.datasetcard import (
     data_files,
     dataset_card,
 )
-from pipeline.errors import InputError
+from pipeline.errors import InputError, UsageError
 from pipeline.inspect_outputs import SUMMARY_TABLES, lang_of, load_tables
 from pipeline.jobfolder import MARKER
 
 FORMATS = ("hf", "parquet", "jsonl", "bitext")
+#: Marks a folder written by :func:`export`: the only kind ``--overwrite`` replaces.
+EXPORT_MARKER = ".quotetrace-export"
 
 PAIRS_SCHEMA = pa.schema([
     ("pair_id", pa.string()),
@@ -232,6 +234,10 @@ def _check_target(output_dir: Path, to: Path, overwrite: bool) -> None:
     if to.is_dir() and any(to.iterdir()) and not overwrite:
         raise InputError(f"{to}: folder is not empty; choose another --to folder or pass "
                          "--overwrite to replace it")
+    if to.is_dir() and any(to.iterdir()) and not (to / EXPORT_MARKER).is_file():
+        raise InputError(f"{to}: folder is not empty and holds no earlier quotetrace export "
+                         f"(no {EXPORT_MARKER}); --overwrite only replaces an export, so "
+                         "choose another --to folder or empty this one")
 
 
 def _write(folder: Path, relative: str, data: str | bytes) -> None:
@@ -273,7 +279,7 @@ def export(output_dir: Path | str, to: Path | str, fmt: str = "hf",
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     if min_score is not None and not math.isfinite(float(min_score)):
-        raise InputError(f"--min-score must be a number, not {min_score}")
+        raise UsageError(f"--min-score must be a finite number, not {min_score}")
     source_tables, manifest = load_tables(output_dir, SUMMARY_TABLES)
     _check_target(output_dir, to, overwrite)
 
@@ -296,6 +302,7 @@ def export(output_dir: Path | str, to: Path | str, fmt: str = "hf",
         for name in TABLE_NAMES:
             files[f"{name}.jsonl"] = jsonl_text(tables[name])
     files["README.md"] = dataset_card(manifest, tables, source, fmt, min_score, langs)
+    files[EXPORT_MARKER] = "quotetrace export\n"  # so that --overwrite may replace it later
 
     to.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{to.name}.", suffix=".tmp", dir=to.parent))

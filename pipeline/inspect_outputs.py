@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, UsageError
 from pipeline.jobfolder import read_job
 
 #: Tables each view needs (all of them are written by every ``quotetrace run``).
@@ -92,6 +92,8 @@ def _score(value: Any) -> float | None:
 
 
 def _filter_score(alignments: pd.DataFrame, min_score: float | None) -> pd.DataFrame:
+    if min_score is not None and not math.isfinite(float(min_score)):
+        raise UsageError(f"--min-score {min_score}: give a finite number")
     if min_score is None:
         return alignments
     return alignments[alignments["score"] >= float(min_score)]

@@ -212,9 +212,13 @@ def read_job(output_dir: Path | str, names: tuple[str, ...],
         raise InputError(f"{output_dir}: no such output folder; run `quotetrace run CONFIG` "
                          "first (the folder is the config's `output`)")
     manifest = read_manifest(output_dir)
-    if not manifest and (output_dir / MARKER).is_file():
+    marked = (output_dir / MARKER).is_file()
+    if not manifest and marked:
         raise InputError(f"{output_dir}: the job did not finish (no {MANIFEST}: a run was "
                          f"interrupted or failed while writing its outputs); {rerun}")
+    if marked and not manifest.get("files"):
+        raise InputError(f"{output_dir / MANIFEST}: lists no table checksums ('files'), so "
+                         f"its tables cannot be checked; {rerun}")
     missing = [f"{name}.parquet" for name in names
                if name not in optional and not (output_dir / f"{name}.parquet").is_file()]
     if missing:

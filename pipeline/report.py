@@ -40,8 +40,9 @@ import jinja2
 import pandas as pd
 
 from pipeline.data import ALIGNMENTS, CLUSTERS, DOCUMENTS, QUOTES, SENTENCES
+from pipeline.errors import InputError
 from pipeline.io import write_text_atomic
-from pipeline.jobfolder import read_job
+from pipeline.jobfolder import MARKER, read_job
 from pipeline.quoteclusters import english_forms, word_diff
 
 REPORT_NAME = "report.html"
@@ -319,5 +320,26 @@ def write_report(output_dir: Path, path: Path | None = None) -> Path:
     output_dir = Path(output_dir)
     tables, manifest = load_job(output_dir)
     target = Path(path) if path is not None else output_dir / REPORT_NAME
+    check_report_target(target, output_dir)
     write_text_atomic(target, render_report(tables, manifest))
     return target
+
+
+def check_report_target(target: Path, output_dir: Path) -> None:
+    """Refuse to write the report over anything but an earlier report: a folder, a file of the
+    user's, or a file inside a job folder other than the job's own ``report.html``."""
+    if target.is_dir():
+        raise InputError(f"{target}: is a folder; give the report a file name, e.g. "
+                         f"{target / REPORT_NAME}")
+    resolved = target.resolve()
+    own = (output_dir / REPORT_NAME).resolve()
+    for folder in resolved.parents:
+        if (folder / MARKER).is_file() and resolved != own:
+            raise InputError(f"{target}: is inside the job folder {folder}, which quotetrace "
+                             f"manages; write the report outside it (or to {own})")
+    if target.exists() and resolved != own:
+        with open(target, "rb") as handle:
+            head = handle.read(4096)
+        if b'<meta name="generator" content="quotetrace">' not in head:
+            raise InputError(f"{target}: exists and is not a quotetrace report; choose another "
+                             "--output file")

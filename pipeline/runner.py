@@ -34,7 +34,7 @@ from pipeline import __version__
 from pipeline.base import AccumulatingProgress, Progress, Stage, StageContext, Tables
 from pipeline.config import JobConfig
 from pipeline.data import OUTPUT_TABLES, ContractError, check_contract
-from pipeline.errors import QuotetraceError
+from pipeline.errors import QuotetraceError, UsageError
 from pipeline.executors import Executor, make_executor
 from pipeline.executors.shards import (
     ShardResult,
@@ -49,6 +49,7 @@ from pipeline.io import (
 )
 from pipeline.jobfolder import MANIFEST, JobFolder, OutputFolderError, sha256_file
 from pipeline.models.embedding import model_identity
+from pipeline.models.paths import embedding_cache_root
 from pipeline.resources import peak_rss_mb, reset_peak_rss
 from pipeline.sources import fingerprint_documents
 from pipeline.stagecache import StageCache, content_fingerprint
@@ -133,7 +134,7 @@ class Runner:
     def __init__(self, job: JobConfig, *, from_stage: str | None = None, force: bool = False,
                  progress_factory: Any = None) -> None:
         if from_stage is not None and from_stage not in STAGE_NAMES:
-            raise QuotetraceError(
+            raise UsageError(
                 f"--from {from_stage!r}: unknown stage; valid: {', '.join(STAGE_NAMES)}"
             )
         self.job = job
@@ -167,7 +168,9 @@ class Runner:
                 result = self._run_stages()
                 self._write_outputs(result)
             except OSError as error:  # disk full, permission, a folder that vanished
-                raise OutputFolderError(_os_error_message(error, self.output_dir)) from error
+                raise OutputFolderError(_os_error_message(
+                    error, self.output_dir,
+                    embedding_cache_root(self.job.embed.cache_dir))) from error
             logger.info("done: %s", json.dumps(result.summary()))
             return result
         except QuotetraceError as error:
@@ -345,15 +348,21 @@ def check_tables(stage: Stage, tables: Tables, direction: str) -> None:
             raise QuotetraceError(f"{error} (a bug in the stage or its plugin)") from None
 
 
-def _os_error_message(error: OSError, output_dir: Path) -> str:
+def _os_error_message(error: OSError, output_dir: Path, cache_root: Path) -> str:
     """One line for an operating-system error during a run: the file, the cause, the fix."""
     where = error.filename or output_dir
+    in_cache = bool(error.filename) and (
+        Path(error.filename).absolute() == cache_root.absolute()
+        or cache_root.absolute() in Path(error.filename).absolute().parents)
+    folder, fix = ((f"the embedding cache {cache_root}", "set embed.cache_dir (or "
+                    "QUOTETRACE_CACHE_DIR) to a writable folder") if in_cache else
+                   (f"the output folder {output_dir}", "choose another --output folder"))
     if error.errno == errno.ENOSPC:
         return (f"{where}: no space left on the device; free some space (the job resumes from "
-                f"what it kept) or choose another --output folder")
+                f"what it kept) or {fix}")
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"{where}: permission denied ({error.strerror}); choose another --output folder"
-    return f"{where}: {error.strerror or error}; check the output folder {output_dir}"
+        return f"{where}: permission denied ({error.strerror}); {fix}"
+    return f"{where}: {error.strerror or error}; check {folder}: {fix}"
 
 
 def run_job(job: JobConfig, **kwargs: Any) -> JobResult:

@@ -54,8 +54,10 @@ def expand_inputs(inputs: Iterable[str], extensions: Iterable[str]) -> list[Path
     for spec in inputs:
         path = Path(spec).expanduser()
         if path.is_dir():
-            matches = [p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in extensions
-                       and not p.name.startswith(".")]
+            # A symbolic link inside a folder is not followed (a folder's links are not
+            # either): it could point anywhere on the machine. Name a linked file directly.
+            matches = [p for p in path.rglob("*") if p.is_file() and not p.is_symlink()
+                       and p.suffix.lower() in extensions and not p.name.startswith(".")]
             if not matches:
                 raise InputError(
                     f"{path}: folder has no input texts ({', '.join(extensions)}); "
@@ -177,13 +179,17 @@ def _metadata_rows(side: Path) -> list[tuple[int, Any]]:
                 if line.strip():
                     try:
                         rows.append((number, json.loads(line)))
-                    except json.JSONDecodeError as error:
-                        raise InputError(
-                            f"{side}:{number}: cannot read metadata: {error}") from None
+                    except (json.JSONDecodeError, RecursionError) as error:
+                        raise InputError(f"{side}:{number}: cannot read metadata: "
+                                         f"{_json_problem(error)}") from None
             return rows
         with side.open(encoding="utf-8-sig", newline="") as handle:  # Excel writes a BOM
             reader = csv.DictReader(handle)
-            return [(reader.line_num, row) for row in reader]
+            rows = [(reader.line_num, row) for row in reader]
+            if not reader.fieldnames:
+                raise InputError(f"{side}: the metadata file is empty; it needs a header line "
+                                 "with at least 'doc_id'")
+            return rows
     except (UnicodeDecodeError, csv.Error) as error:
         raise InputError(f"{side}: cannot read metadata: {error}") from None
 
@@ -221,6 +227,12 @@ def load_metadata(path: str | None) -> dict[str, dict[str, Any]]:
     return metadata
 
 
+def _json_problem(error: Exception) -> str:
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    return getattr(error, "msg", str(error))
+
+
 def _jsonl_records(path: Path, text: str) -> list[dict[str, Any]]:
     records = []
     # Newlines only: str.splitlines also splits at U+2028 or U+0085 inside a JSON string.
@@ -229,8 +241,8 @@ def _jsonl_records(path: Path, text: str) -> list[dict[str, Any]]:
             continue
         try:
             record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise InputError(f"{path}:{number}: invalid JSON ({error.msg})") from None
+        except (json.JSONDecodeError, RecursionError) as error:
+            raise InputError(f"{path}:{number}: invalid JSON ({_json_problem(error)})") from None
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise InputError(f"{path}:{number}: each JSONL record needs a string 'text' field")
         if _is_blank(record["text"]):

@@ -72,7 +72,7 @@ def test_empty_input_exits_3_naming_the_file(runner: CliRunner, tmp_path: Path,
 def test_unknown_from_stage(runner: CliRunner, tmp_path: Path, tiny_st_dir: Path) -> None:
     config = write_config(tmp_path, job_data(tmp_path / "out", tiny_st_dir))
     result = runner.invoke(app, ["run", str(config), "--from", "aling"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error
     assert "aling" in flat(result.output) and "align" in result.output
 
 

@@ -118,16 +118,21 @@ def test_refuses_non_empty_target_unless_overwrite(
     with pytest.raises(InputError, match="--overwrite"):
         export(job_dir, folder, fmt="jsonl")
     assert (folder / "notes.txt").read_text(encoding="utf-8") == "keep me"
-    export(job_dir, folder, fmt="jsonl", overwrite=True)
-    assert sorted(files_of(folder)) == ["README.md", "pairs.jsonl", "quotes.jsonl",
-                                        "sentences.jsonl"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]  # no temporary folders left
+    with pytest.raises(InputError, match="no earlier quotetrace export"):
+        export(job_dir, folder, fmt="jsonl", overwrite=True)  # --overwrite replaces exports only
+    assert sorted(files_of(folder)) == ["notes.txt"]
+    earlier = tmp_path / "earlier"
+    export(job_dir, earlier, fmt="parquet")
+    export(job_dir, earlier, fmt="jsonl", overwrite=True)
+    assert sorted(files_of(earlier)) == [".quotetrace-export", "README.md", "pairs.jsonl",
+                                         "quotes.jsonl", "sentences.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["earlier", "mine"]  # no temporaries
 
     empty = tmp_path / "empty"
     empty.mkdir()
     export(job_dir, empty, fmt="parquet")  # an existing empty folder is fine
-    assert sorted(files_of(empty)) == ["README.md", "data/pairs.parquet", "data/quotes.parquet",
-                                       "data/sentences.parquet"]
+    assert sorted(files_of(empty)) == [".quotetrace-export", "README.md", "data/pairs.parquet",
+                                       "data/quotes.parquet", "data/sentences.parquet"]
     with pytest.raises(InputError, match="output folder"):
         export(job_dir, job_dir.parent, fmt="jsonl", overwrite=True)  # would delete the job
     with pytest.raises(InputError, match="unknown export format"):

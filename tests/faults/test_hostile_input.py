@@ -342,3 +342,45 @@ def test_an_image_credit_inside_a_long_line_keeps_the_rest_of_it() -> None:
     cleaned = Cleaner(CleanConfig()).clean(text).text
     assert tail in cleaned
     assert "Image: AFP" not in cleaned
+
+
+# --- found by an independent fault-injection run ---------------------------------------------
+
+
+def test_deeply_nested_jsonl_exits_3_naming_the_line(tmp_path: Path) -> None:
+    nested = '{"doc_id": "a", "text": "hi", "m": ' + "[" * 5000 + "]" * 5000 + "}\n"
+    source = write(tmp_path / "in" / "a.jsonl", nested)
+    result, output = run_cli(tmp_path, [source])
+    assert result.exit_code == 3, result.output
+    assert "a.jsonl:1" in flat(result.output) and "nestedtoodeeply" in flat(result.output)
+    assert not output.exists()
+
+
+def test_an_empty_metadata_file_exits_3(tmp_path: Path) -> None:
+    source = write(tmp_path / "in" / "a.txt", "President Putin met the Iranian president.")
+    metadata = write(tmp_path / "meta.csv", "")
+    with pytest.raises(InputError, match="metadata file is empty"):
+        ingest([source], metadata=str(metadata))
+
+
+def test_a_symlink_inside_an_input_folder_is_not_followed(tmp_path: Path) -> None:
+    outside = write(tmp_path / "secret" / "passwd.txt", "root:x:0:0:root:/root:/bin/bash")
+    folder = tmp_path / "in"
+    write(folder / "a.txt", "President Putin met the Iranian president on Friday.")
+    (folder / "p.txt").symlink_to(outside)
+    documents = ingest([folder])
+    assert documents["doc_id"].tolist() == ["a"]
+
+
+@pytest.mark.parametrize("setting", [
+    'clean.extra_drop_line_patterns=["(unclosed"]', "attribute.fuzzy_threshold=-5",
+    "segment.min_chars=-100", "quotes.min_chars=-1", "trace.min_similarity=-100",
+    "segment.max_quote_chars=-5", "align.k=99999999999999999999999"])
+def test_out_of_range_or_invalid_settings_exit_2_naming_the_key(tmp_path: Path,
+                                                                setting: str) -> None:
+    config = write(tmp_path / "job.yaml", yaml.safe_dump(
+        job_data(tmp_path / "out", "unused", embed={"backend": "hashing"})))
+    result = CliRunner().invoke(app, ["run", str(config), "--set", setting])
+    assert result.exit_code == 2, result.output
+    assert setting.split("=")[0] in flat(result.output)
+    assert not (tmp_path / "out").exists()

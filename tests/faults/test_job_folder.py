@@ -265,8 +265,10 @@ def test_tables_from_two_runs_are_refused_by_every_reader(runner: CliRunner, job
 @pytest.mark.parametrize("damage", ["truncated", "garbage"])
 def test_a_damaged_table_is_one_line_for_every_reader(runner: CliRunner, job_copy: Path,
                                                      tmp_path: Path, damage: str) -> None:
+    # Tables written by hand (no job marker, no checksums): the reader must still fail cleanly.
+    (job_copy / MARKER).unlink()
     manifest = json.loads((job_copy / "manifest.json").read_text(encoding="utf-8"))
-    del manifest["files"]  # no checksums to compare: the reader must still fail cleanly
+    del manifest["files"]
     (job_copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     for name in ("quotes", "documents"):
         path = job_copy / f"{name}.parquet"
@@ -333,3 +335,59 @@ def test_an_unexpected_error_is_one_line_unless_debug(runner: CliRunner, finishe
     assert "Traceback" not in result.output
     debug = runner.invoke(app, ["--debug", "inspect", str(finished_job)])
     assert debug.exit_code == 1 and isinstance(debug.exception, RuntimeError)
+
+
+@pytest.mark.parametrize("files", [{}, None])
+def test_a_job_manifest_without_checksums_is_refused(runner: CliRunner, job_copy: Path,
+                                                     other_job: Path, tmp_path: Path,
+                                                     files: dict | None) -> None:
+    manifest = json.loads((job_copy / "manifest.json").read_text(encoding="utf-8"))
+    if files is None:
+        del manifest["files"]
+    else:
+        manifest["files"] = files
+    (job_copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    shutil.copy(other_job / "sentences.parquet", job_copy / "sentences.parquet")
+    for code, output in run_readers(runner, job_copy, tmp_path):
+        assert code == 3, output
+        assert "no table checksums" in " ".join(output.split())
+
+
+def test_export_overwrite_replaces_only_an_earlier_export(runner: CliRunner, finished_job: Path,
+                                                          tmp_path: Path) -> None:
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    (texts / "a.txt").write_text("my article", encoding="utf-8")
+    result = runner.invoke(app, ["export", str(finished_job), "--to", str(texts),
+                                 "--format", "jsonl", "--overwrite"])
+    assert result.exit_code == 3, result.output
+    assert (texts / "a.txt").read_text(encoding="utf-8") == "my article"
+    assert sorted(p.name for p in texts.iterdir()) == ["a.txt"]
+
+
+@pytest.mark.parametrize("where", ["manifest", "table", "user-file", "folder"])
+def test_report_never_overwrites_what_is_not_a_report(runner: CliRunner, job_copy: Path,
+                                                      tmp_path: Path, where: str) -> None:
+    user_file = tmp_path / "notes.html"
+    user_file.write_text("mine", encoding="utf-8")
+    target = {"manifest": job_copy / "manifest.json", "table": job_copy / "quotes.parquet",
+              "user-file": user_file, "folder": tmp_path}[where]
+    before = target.read_bytes() if target.is_file() else None
+    result = runner.invoke(app, ["report", str(job_copy), "-o", str(target)])
+    assert result.exit_code == 3, result.output
+    assert (target.read_bytes() if target.is_file() else None) == before
+    assert runner.invoke(app, ["inspect", str(job_copy)]).exit_code == 0
+    again = tmp_path / "report.html"
+    assert runner.invoke(app, ["report", str(job_copy), "-o", str(again)]).exit_code == 0
+    assert runner.invoke(app, ["report", str(job_copy), "-o", str(again)]).exit_code == 0
+
+
+@pytest.mark.parametrize("args", [["inspect", "{job}", "--pair", "000", "001", "--min-score",
+                                   "nan"],
+                                  ["inspect", "{job}", "--limit", "-1"],
+                                  ["export", "{job}", "--to", "{tmp}/x", "--format", "bogus"],
+                                  ["export", "{job}", "--to", "{tmp}/x", "--min-score", "inf"]])
+def test_nonsense_options_are_usage_errors(runner: CliRunner, finished_job: Path,
+                                           tmp_path: Path, args: list[str]) -> None:
+    result = runner.invoke(app, [a.format(job=finished_job, tmp=tmp_path) for a in args])
+    assert result.exit_code == 2, result.output
