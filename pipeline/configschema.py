@@ -224,11 +224,12 @@ class AttributeConfig(Section):
 
 class TraceConfig(Section):
     min_similarity: float = Field(
-        0.91, ge=-1, le=1,
+        0.91, ge=-2, le=2,
         description="Cosine for two quotes (or a query) to be renditions of one statement "
-        "(multilingual-e5-small; best F1 on MRPC test, eval/evaluate_mrpc.py).")
+        "(multilingual-e5-small; best F1 on MRPC test, eval/evaluate_mrpc.py). Above 1 no two "
+        "quotes join; below -1 every pair does (cosines lie in [-1, 1]).")
     aligned_min_similarity: float = Field(
-        0.85, ge=-1, le=1,
+        0.85, ge=-2, le=2,
         description="Lower cosine enough for two quotes whose sentences are aligned "
         "(align stage); guards against aligned sentences that hold different quotes.")
 

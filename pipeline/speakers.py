@@ -89,3 +89,62 @@ def merged_aliases(extra: dict[str, list[str]] | None = None) -> dict[str, list[
 def merged_languages(extra: dict[str, str] | None = None) -> dict[str, str]:
     """DEFAULT_SPEAKER_LANGUAGES updated with a job's ``attribute.speaker_languages``."""
     return {**DEFAULT_SPEAKER_LANGUAGES, **(extra or {})}
+
+
+# -- Vietnamese mentions (pipeline.attribution.vietnamese) -------------------------------------
+
+#: Titles and honorifics before a name ("ông Obama", "Ngoại trưởng Anh Dominic Raab"), as
+#: case-folded phrases of one to four words.
+VI_TITLES = {
+    "ông", "bà", "anh", "chị", "cô", "ngài", "tổng thống", "phó tổng thống", "thủ tướng",
+    "phó thủ tướng", "ngoại trưởng", "bộ trưởng", "thứ trưởng", "đại sứ", "chủ tịch",
+    "phó chủ tịch", "người phát ngôn", "phát ngôn viên", "tổng thư ký", "tổng bí thư",
+    "thượng nghị sĩ", "hạ nghị sĩ", "nghị sĩ", "thống đốc", "thị trưởng", "giám đốc",
+    "tổng giám đốc", "chánh văn phòng", "cố vấn", "quan chức", "chuyên gia", "giáo sư",
+    "tiến sĩ", "bác sĩ", "luật sư", "nhà phân tích", "nhà nghiên cứu", "thẩm phán", "tướng",
+    "đại tướng", "trung tướng", "thiếu tướng", "đô đốc", "phó đô đốc", "chuẩn đô đốc",
+    "tư lệnh", "chỉ huy", "thủ lĩnh", "lãnh đạo", "nhà lãnh đạo", "hoàng tử", "công chúa",
+    "nữ hoàng", "vua", "quốc vương", "giáo hoàng", "thầy giáo", "cô giáo", "nữ hoàng anh",
+    "người đứng đầu", "trưởng", "phó", "đại diện", "đặc phái viên", "tổng tư lệnh",
+}
+
+#: Heads of an organisation or agency ("Bộ Quốc phòng Azerbaijan", "Điện Kremlin").
+VI_ORGANISATION_HEADS = {
+    "bộ quốc phòng", "bộ ngoại giao", "bộ y tế", "bộ tư pháp", "bộ nội vụ", "bộ tài chính",
+    "bộ thương mại", "bộ", "hải quân", "không quân", "lục quân", "quân đội", "cảnh sát",
+    "điện kremlin", "nhà trắng", "lầu năm góc", "liên hợp quốc", "liên minh", "hoàng gia",
+    "chính phủ", "chính quyền", "tổ chức", "ủy ban", "uỷ ban", "quốc hội", "văn phòng",
+    "cơ quan", "viện", "đại sứ quán", "hãng", "công ty", "tập đoàn", "ngân hàng", "trung tâm",
+    "đảng", "hội đồng", "tòa án", "toà án", "lực lượng", "quỹ", "đại học", "cục", "sở",
+}
+
+#: Words before a source that are not part of it ("Theo hãng tin RT", "số liệu của AFP").
+VI_SOURCE_PREFIXES = {
+    "theo", "hãng tin", "hãng thông tấn", "thông tấn xã", "báo", "tờ", "tờ báo", "tạp chí",
+    "tạp chí tin tức", "kênh", "kênh truyền hình", "đài", "trang tin", "trang", "số liệu của",
+    "thống kê của", "thông cáo của", "tuyên bố của", "báo cáo của", "dữ liệu của", "nguồn tin",
+    "theo số liệu của",
+}
+
+#: Words that start no speaker mention, or start no name in a run of capitalised words
+#: (plurals, quantifiers, function words, sentence openers).
+VI_NOT_NAMES = {
+    "các", "những", "nhiều", "một", "mọi", "vài", "giới", "dù", "nhưng", "khó", "trong", "đó",
+    "này", "theo", "khi", "sau", "trước", "tuy", "con", "tin", "người", "có", "và", "với",
+    "ông", "bà", "anh", "chị", "cô", "ngài", "thầy", "họ", "nó", "đây", "kế", "điều", "số",
+    "nguồn", "truyền", "cả", "hai", "ba", "phía", "bên", "tại", "vì", "do", "nếu", "hiện",
+}
+
+#: Countries and places that come before a name ("Ngoại trưởng Anh Dominic Raab").
+VI_PLACES = {
+    "anh", "pháp", "nga", "mỹ", "đức", "ý", "úc", "nhật", "bản", "hàn", "quốc", "trung", "ấn",
+    "độ", "hoa", "kỳ", "thổ", "nhĩ", "indonesia", "australia", "brazil", "canada", "iran",
+    "israel", "ukraine", "syria", "mexico", "colombia", "myanmar", "azerbaijan", "armenia",
+    "philippines", "singapore", "malaysia", "afghanistan", "pakistan", "iraq", "venezuela",
+    "belarus", "ba", "lan", "thái", "triều", "tiên", "ai", "cập", "saudi", "arabia", "qatar",
+    "eu", "châu", "âu", "mỹ-latinh", "washington", "moscow", "bắc", "kinh", "london", "paris",
+}
+
+#: Honorifics of a woman and of a man, and the pronouns that refer to one.
+VI_FEMALE = {"bà", "chị", "cô", "nữ"}
+VI_MALE = {"ông", "anh", "ngài", "thầy"}

@@ -27,6 +27,10 @@ Each quote's speaker is filled in; a mention resolves, in this order, to:
    counts as known for later surname mentions and pronouns;
 7. otherwise *nothing*: organisations, outlets, plural or unnamed speakers ("the two countries",
    "Tass", "analysts") are never guessed.
+
+Vietnamese quotes (``lang == "vi"``) follow :mod:`~pipeline.attribution.vietnamese` instead:
+titles and honorifics before a name widen to the article's full name, organisations, agencies
+and outlets are speakers, and mentions that are not names are rejected.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import pandas as pd
 
 from pipeline.attribution.index import AttributionParams, SpeakerIndex
 from pipeline.attribution.names import normalise
+from pipeline.attribution.vietnamese import ArticleNames, resolve_vietnamese
 from pipeline.cleaning import clean_text_of
 from pipeline.quoting import quotes_frame, sentence_positions
 from pipeline.speakers import PRONOUNS
@@ -20,21 +21,31 @@ def _raw_to_clean(offsets_clean: list[int], offsets_raw: list[int], raw_pos: int
 
 
 def resolve(quote, index: SpeakerIndex, local: list[str], persons: list[tuple[int, str]],
-            positions: list[int], starts: dict[str, int], clean) -> str | None:
+            positions: list[int], starts: dict[str, int], clean,
+            article: ArticleNames | None = None) -> str | None:
     """The canonical speaker of one quote (a row of the quotes table, as a named tuple), or None.
 
     ``local``: the discovered names in its document; ``persons``: ``(position, canonical)`` of
     the persons named in its document's clean text, ``positions`` their positions; ``starts``:
     the clean-text start of each of the document's sentences, by id; ``clean``: the document's
-    :class:`~pipeline.cleaning.CleanText`."""
+    :class:`~pipeline.cleaning.CleanText`; ``article``: the names of a Vietnamese quote's
+    article (:mod:`~pipeline.attribution.vietnamese`), None for other languages."""
     mention = quote.speaker_mention
     if not isinstance(mention, str) or not mention.strip():
         return None
-    if normalise(mention) in PRONOUNS or mention.casefold() in PRONOUNS:
-        ids = list(quote.sent_ids)
-        at = starts.get(ids[0]) if ids else None
-        if at is None:
-            at = _raw_to_clean(clean.offsets_clean, clean.offsets_raw, quote.char_start)
+    pronoun = normalise(mention) in PRONOUNS or mention.casefold() in PRONOUNS
+    ids = list(quote.sent_ids)
+    at = starts.get(ids[0]) if ids else None
+    if at is None:
+        at = _raw_to_clean(clean.offsets_clean, clean.offsets_raw, quote.char_start)
+    if article is not None and quote.lang == "vi":
+        if pronoun:
+            found = article.last_before(at, mention)
+            if found is not None:
+                return found
+        else:
+            return resolve_vietnamese(mention, article, at, index.exact)
+    if pronoun:
         before = bisect.bisect_left(positions, at)
         return persons[before - 1][1] if before else None
     return index.lookup(mention, local)
@@ -74,8 +85,10 @@ def attribute_quotes(documents: pd.DataFrame, sentences: pd.DataFrame, quotes: p
         local = index.local_names(clean.text)
         persons = index.find_persons(clean.text, local)
         positions = [p for p, _ in persons]
+        article = ArticleNames(clean.text) if any(
+            getattr(q, "lang", None) == "vi" for q in doc_quotes) else None
         for quote in doc_quotes:
             speakers[quote.quote_id] = resolve(
-                quote, index, local, persons, positions, starts, clean)
+                quote, index, local, persons, positions, starts, clean, article)
     resolved = [speakers.get(q) for q in quotes["quote_id"]]
     return quotes_frame(quotes.assign(speaker=resolved).to_dict("records"))
