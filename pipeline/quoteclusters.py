@@ -16,7 +16,11 @@ or at least one unknown) and
 
 Links are merged greedily, strongest first, with union-find (:func:`cluster_quotes`); a merge
 that would put two different known speakers in one cluster is refused, so an unattributed quote
-cannot chain Putin's and Pezeshkian's statements together. Every quote ends in exactly one
+cannot chain Putin's and Pezeshkian's statements together. A quote without a speaker whose
+mention is a **generic source** ("analysts believe", "the unconfirmed reports claim";
+:func:`pipeline.speakers.generic_source`) is not of an unknown speaker: its source is known to be
+no named person, so it joins only quotes of the same generic source (:func:`link_keys`), and a
+named speaker's cluster never takes in what analysts or reports say. Every quote ends in exactly one
 cluster (singletons included). Cluster ids ``c0000, c0001, …`` follow the clusters' smallest
 quote id.
 
@@ -51,7 +55,7 @@ import pandas as pd
 
 from pipeline.data import CLUSTERS
 from pipeline.quotelinks import aligned_pairs, linked_pairs
-from pipeline.speakers import merged_languages
+from pipeline.speakers import generic_source, merged_languages
 from pipeline.text import normalize_for_matching
 
 CLUSTER_COLUMNS = [f.name for f in CLUSTERS]
@@ -123,9 +127,34 @@ def english_forms(quotes: pd.DataFrame, sentences: pd.DataFrame) -> list[str]:
     return forms
 
 
+#: Prefix of the link keys of generic sources (:func:`link_keys`), never a speaker's name.
+GENERIC_KEY = "\x00generic:"
+
+
+def link_keys(quotes: pd.DataFrame) -> list[str | None]:
+    """Each quote's key for the speaker rule of the links: its known speaker; else, when its
+    mention is a generic source, ``GENERIC_KEY`` + that source ("analysts"); else None."""
+    mentions = (quotes["speaker_mention"].tolist() if "speaker_mention" in quotes
+                else [None] * len(quotes))
+    keys: list[str | None] = []
+    for speaker, mention in zip(quotes["speaker"], mentions, strict=True):
+        generic = None if known(speaker) else generic_source(mention)
+        keys.append(known(speaker) or (GENERIC_KEY + generic if generic else None))
+    return keys
+
+
+def compatible(a: set[str], b: set[str]) -> bool:
+    """Whether two clusters' key sets may merge: at most one known speaker between them, and
+    a generic source only with the very same generic source (not with unknown speakers)."""
+    if len(a | b) > 1:
+        return False
+    generic = any(k.startswith(GENERIC_KEY) for k in a | b)
+    return not generic or a == b
+
+
 class SpeakerUnionFind:
-    """Union-find over quote rows that keeps each set's known speakers and refuses to merge
-    two sets with different known speakers."""
+    """Union-find over quote rows that keeps each set's known speakers (link keys, see
+    :func:`link_keys`) and refuses merges that :func:`compatible` forbids."""
 
     def __init__(self, speakers: list[str | None]) -> None:
         self.parent = list(range(len(speakers)))
@@ -141,8 +170,8 @@ class SpeakerUnionFind:
         ri, rj = self.find(i), self.find(j)
         if ri == rj:
             return False
-        if len(self.speakers[ri] | self.speakers[rj]) > 1:
-            return False  # two different known speakers: not one statement
+        if not compatible(self.speakers[ri], self.speakers[rj]):
+            return False  # two different known speakers (or sources): not one statement
         ri, rj = min(ri, rj), max(ri, rj)
         self.parent[rj] = ri
         self.speakers[ri] |= self.speakers[rj]
@@ -151,10 +180,11 @@ class SpeakerUnionFind:
 
 def cluster_quotes(quotes: pd.DataFrame, vectors: np.ndarray, alignments: pd.DataFrame,
                    min_similarity: float, aligned_min_similarity: float) -> list[list[int]]:
-    """Rows of ``quotes`` (quote_id, speaker, sent_ids; ``vectors``: one unit row each) grouped
-    into clusters (each sorted by quote id), in order of smallest quote id."""
+    """Rows of ``quotes`` (quote_id, speaker, sent_ids, optionally speaker_mention;
+    ``vectors``: one unit row each) grouped into clusters (each sorted by quote id), in order of
+    smallest quote id."""
     n = len(quotes)
-    speakers = [known(s) for s in quotes["speaker"]]
+    speakers = link_keys(quotes)
     quote_ids = quotes["quote_id"].tolist()
     if n == 0:
         return []

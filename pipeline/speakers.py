@@ -77,6 +77,41 @@ NOT_PERSON_WORDS = {
 }
 
 
+#: Head nouns of generic, collective sources ("analysts", "the unconfirmed reports", "many",
+#: "Western officials"): the source is known to be no single person, so a quote with such a
+#: mention and no resolved speaker is its own source, never a named person's (see
+#: :func:`generic_source`; :mod:`pipeline.quoteclusters` keeps it out of named clusters).
+GENERIC_SOURCES = {
+    "analyst", "analysts", "expert", "experts", "observer", "observers", "source", "sources",
+    "report", "reports", "official", "officials", "commentator", "commentators", "critic",
+    "critics", "pundit", "pundits", "diplomat", "diplomats", "insider", "insiders", "many",
+    "some", "others", "rumours", "rumors", "media", "giới phân tích", "các nhà phân tích",
+    "chuyên gia", "các chuyên gia", "giới quan sát", "nhà quan sát", "các nguồn tin",
+    "nguồn tin", "báo cáo",
+}
+
+#: How many leading words of a mention may precede its generic head ("the unconfirmed reports",
+#: "some Western officials").
+GENERIC_HEAD_WINDOW = 3
+
+
+def generic_source(mention: object) -> str | None:
+    """The generic head of ``mention`` ("analysts" for "Analysts with the US-based Institute",
+    "reports" for "the unconfirmed reports"), or None when the mention names no generic
+    source. Matched case-insensitively on whole words (or a two- or three-word Vietnamese
+    phrase) among the first :data:`GENERIC_HEAD_WINDOW` words, the longest and then the
+    rightmost one ("sources" for "some sources close to the Kremlin")."""
+    if not isinstance(mention, str):
+        return None
+    words = [w.strip(".,;:!?\"'()") for w in mention.casefold().split()][:GENERIC_HEAD_WINDOW]
+    for size in (3, 2, 1):  # the longest phrase, then the rightmost (the head noun)
+        for start in reversed(range(len(words) - size + 1)):
+            phrase = " ".join(words[start:start + size])
+            if phrase in GENERIC_SOURCES:
+                return phrase
+    return None
+
+
 def merged_aliases(extra: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
     """DEFAULT_ALIASES extended by a job's ``attribute.aliases`` (new names or more mentions)."""
     merged = {name: list(mentions) for name, mentions in DEFAULT_ALIASES.items()}

@@ -15,6 +15,7 @@ from pipeline.attribution import (
     person_name,
 )
 from pipeline.quoting import quotes_frame
+from pipeline.speakers import generic_source
 
 
 def test_mention_keys_and_names() -> None:
@@ -70,3 +71,28 @@ def test_attribute_quotes_resolves_pronouns_to_the_last_person_named() -> None:
     out = attribute_quotes(*tables, AttributionParams(), advance=lambda: advanced.append(1))
     assert out["speaker"].tolist() == ["Stephen Hall", "Vladimir Putin", None]
     assert advanced == [1]
+
+
+def test_generic_sources_are_never_the_last_person_named() -> None:
+    sentences = ["Antony Blinken spoke on Monday.", "Analysts believe the talks will stall.",
+                 "The unconfirmed reports claim the deal is done.",
+                 "Experts with a Berlin institute say it is not."]
+    tables = _tables(" ".join(sentences), sentences,
+                     [_quote(0, 0, "Antony Blinken"), _quote(1, 1, "Analysts"),
+                      _quote(2, 2, "The unconfirmed reports"),
+                      _quote(3, 3, "Experts with a Berlin institute")])
+    out = attribute_quotes(*tables, AttributionParams())
+    assert out["speaker"].tolist() == ["Antony Blinken", None, None, None]
+
+
+def test_generic_source_heads() -> None:
+    assert generic_source("Analysts") == "analysts"
+    assert generic_source("the unconfirmed reports") == "reports"
+    assert generic_source("Analysts with the US-based Institute for the Study of War") == "analysts"
+    assert generic_source("some sources close to the Kremlin") == "sources"
+    assert generic_source("Many") == "many"
+    assert generic_source("các chuyên gia") == "các chuyên gia"
+    for mention in ("Antony Blinken", "he", "the Iranian president", "Tass", "the US", None):
+        assert generic_source(mention) is None
+    # The head must come early: a name followed much later by a generic word is no source.
+    assert generic_source("Stephen Hall, a former head of the analysts") is None

@@ -17,7 +17,9 @@ from pipeline.quoteclusters import (
     cluster_drifts,
     cluster_quotes,
     cluster_table,
+    compatible,
     english_forms,
+    link_keys,
     majority_speaker,
     max_drift,
     speaker_languages,
@@ -217,3 +219,38 @@ def test_trace_quotes_end_to_end() -> None:
 
     empty = trace_quotes(quotes.iloc[:0], sentences, links, embed, params)
     assert empty.empty and list(empty.columns) == [f.name for f in CLUSTERS]
+
+
+def test_generic_sources_stay_out_of_named_and_unknown_clusters() -> None:
+    # A named minister, an unattributed quote and two generic sources, all on one topic.
+    quotes = pd.DataFrame({
+        "quote_id": ["a:q0", "b:q0", "c:q0", "c:q1", "d:q0"],
+        "speaker": ["Minister A", None, None, None, None],
+        "speaker_mention": ["the minister", "the country", "analysts",
+                            "the unconfirmed reports", "Analysts with an institute"],
+        "sent_ids": [["a:s"], ["b:s"], ["c:s"], ["c:t"], ["d:s"]]})
+    vectors = unit([1.0, 0.0], [0.99, 0.141], [0.98, 0.2], [0.97, 0.243], [0.985, 0.173])
+    keys = link_keys(quotes)
+    assert keys[:2] == ["Minister A", None]
+    assert keys[2] == keys[4] != keys[3]
+    # Every pair reaches 0.9: the unattributed quote joins the minister; the analysts join
+    # only each other, the reports stay alone.
+    groups = cluster_quotes(quotes, vectors, alignments(), 0.9, 0.85)
+    assert groups == [[0, 1], [2, 4], [3]]
+    table = cluster_table(quotes.assign(doc_id="x", lang="en", direct=False, cited_source=None),
+                          groups, [0.0] * 3, {})
+    assert table["speaker"].iloc[0] == "Minister A" and table["speaker"].iloc[1:].isna().all()
+
+
+def test_compatible_key_sets() -> None:
+    analysts = quoteclusters.GENERIC_KEY + "analysts"
+    assert compatible({"P"}, set()) and compatible(set(), set()) and compatible({"P"}, {"P"})
+    assert not compatible({"P"}, {"Q"})
+    assert compatible({analysts}, {analysts})
+    assert not compatible({analysts}, set()) and not compatible({analysts}, {"P"})
+
+
+def test_quotes_without_mentions_column_cluster_as_before() -> None:
+    quotes = pd.DataFrame({"quote_id": ["a", "b"], "speaker": ["P", None],
+                           "sent_ids": [["s1"], ["s2"]]})
+    assert cluster_quotes(quotes, unit([1.0, 0.0], [1.0, 0.01]), alignments(), 0.9, 0.5) == [[0, 1]]
