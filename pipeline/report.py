@@ -12,7 +12,9 @@
   (the honest-origin rule of :mod:`pipeline.quoteclusters`), and every rendition with its outlet,
   language, direct/indirect and cited source, its English form's drift shown word by word
   (``<del>``/``<ins>``, :func:`pipeline.quoteclusters.word_diff`) against the cluster's reference
-  rendition: the first direct English rendition, else the first English one.
+  rendition: the first direct English rendition, else the first English one; for a cluster with
+  several renditions, an inline SVG provenance diagram (:mod:`pipeline.provenance`: a time axis
+  of document dates, who reported first, citation arrows, each rendition's word drift).
 
 This module turns the tables into plain values (strings, numbers, lists and dicts); the markup
 lives in the Jinja2 templates of ``pipeline/templates/`` (``report.html.j2`` and the section
@@ -25,7 +27,9 @@ Hooks for tests and tooling: ``<tr class="doc-row" data-doc=…>``, ``<details c
 id="pair-…" data-doc-a=… data-doc-b=…>``, ``<tr class="pair-row" data-doc-a=… data-doc-b=…
 data-kind=…>``, ``<article class="cluster" id="cluster-c0002" data-speaker=…>``, ``<div
 class="rendition" data-lang=… data-doc=… data-quote-id=… data-direct=…>``, ``<rect
-class="bar" data-lo=… data-hi=… data-count=…>``.
+class="bar" data-lo=… data-hi=… data-count=…>``, ``<svg class="provenance" data-cluster=…>``
+with ``<g class="prov-node" data-quote-id=… data-lane=… data-drift=…>`` and ``<g
+class="prov-edge" data-from=… data-to=…>``.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from pipeline.data import ALIGNMENTS, CLUSTERS, DOCUMENTS, QUOTES, SENTENCES
 from pipeline.errors import InputError
 from pipeline.io import write_text_atomic
 from pipeline.jobfolder import MARKER, read_job
+from pipeline.provenance import provenance, reference_index
 from pipeline.quoteclusters import english_forms, word_diff
 
 REPORT_NAME = "report.html"
@@ -120,6 +125,8 @@ class _Context:
                                                 self.documents["outlet"], strict=True)}
         self.doc_lang = {d: _s(lang) for d, lang in zip(self.documents["doc_id"],
                                                         self.documents["lang"], strict=True)}
+        self.docs = {d: {"outlet": self.outlet[d], "date": _s(date)} for d, date in zip(
+            self.documents["doc_id"], self.documents["date"], strict=True)}
         sentences = self.sentences
         self.text_en = dict(zip(sentences["sent_id"], sentences["text_en"].map(_s), strict=True))
         self.sent_lang = dict(zip(sentences["sent_id"], sentences["lang"].map(_s), strict=True))
@@ -263,9 +270,9 @@ def _cluster(ctx: _Context, cluster: Any, forms: list[str],
     rows = [row_of[q] for q in list(cluster.quote_ids) if q in row_of]
     rows.sort(key=lambda r: quotes["quote_id"][r])
     lang = _s(cluster.speaker_lang)
-    english = [r for r in rows if quotes["lang"][r] == "en"]
-    reference = next((r for r in english if bool(quotes["direct"][r])),
-                     english[0] if english else None)
+    records = [{**quotes.iloc[r].to_dict(), "english": forms[r]} for r in rows]
+    at = reference_index(records)
+    reference = rows[at] if at is not None else None
     renditions = []
     for r in rows:
         quote = quotes.iloc[r]
@@ -289,7 +296,9 @@ def _cluster(ctx: _Context, cluster: Any, forms: list[str],
             "speaker": _s(cluster.speaker), "lang": lang,
             "origin_in_corpus": bool(cluster.origin_in_corpus),
             "origin": origin_note(cluster, ctx), "documents": len(list(cluster.docs)),
-            "drift": _num(cluster.drift), "renditions": renditions}
+            "drift": _num(cluster.drift), "renditions": renditions,
+            "provenance": provenance(cluster._asdict(), records, ctx.docs)
+            if len(rows) > 1 else None}
 
 
 def _clusters(ctx: _Context) -> dict[str, list[dict[str, Any]]] | None:

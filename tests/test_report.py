@@ -2,7 +2,8 @@
 
 Unit tests read a small hand-made job (with ``<script>`` and ``&`` in its text) and a seeds job run
 with the tiny model. The browser tests render the report in headless Chromium (a screenshot that
-must not be blank, and the DOM after rendering); they skip when no ``chromium`` binary is found.
+must not be blank, the DOM after rendering, and no console message such as a CSP violation or
+an SVG error); they skip when no ``chromium`` binary is found.
 The seeds check with the real model (the Vietnamese Putin quote next to its English renditions)
 skips when ``models/multilingual-e5-small`` is not built.
 """
@@ -91,7 +92,7 @@ def build_job(output: Path) -> Path:
         _quote(f"{en}:q001", en, 1, "We actively work together in the arena", "en", True,
                "Vladimir Putin"),
         _quote(f"{vi}:q000", vi, 0, "Chúng tôi đang tích cực hợp tác trên trường quốc tế.",
-               "vi", True, "Vladimir Putin"),
+               "vi", True, "Vladimir Putin", f"TASS, {ATTACK}"),
         _quote(f"{vi}:q001", vi, 1, "Giá tăng & giảm", "vi", False, None),
     ], QUOTES)
     clusters = _frame([
@@ -272,6 +273,51 @@ def test_report_sections_and_rows(hand_job: Path) -> None:
     assert "speaker's language unknown" in next(single.find_all("p", cls="origin")).text()
 
 
+def test_report_draws_the_provenance_of_multi_rendition_clusters(hand_job: Path) -> None:
+    markup = write_report(hand_job).read_text(encoding="utf-8")
+    dom = parse(markup)
+    cluster = next(dom.find_all("article", cls="cluster", id="cluster-c0000"))
+    svgs = list(cluster.find_all("svg", cls="provenance"))
+    assert len(svgs) == 1 and svgs[0].attrs["data-cluster"] == "c0000"
+    single = next(dom.find_all("article", cls="cluster", id="cluster-c0001"))
+    assert not list(single.find_all("svg"))  # one rendition: no diagram
+    svg = svgs[0]
+    lanes = [g.attrs["data-lane"] for g in svg.find_all("g", cls="prov-lane")]
+    assert lanes == ["cited", "2024-10-11", "undated"]
+    nodes = {g.attrs["data-quote-id"]: g for g in svg.find_all("g", cls="prov-node")
+             if "data-quote-id" in g.attrs}
+    assert set(nodes) == {"a-en:q000", "a-en:q001", "b-vi:q000"}
+    assert nodes["a-en:q000"].attrs.get("data-first") == "true"  # earliest date, then id
+    assert nodes["b-vi:q000"].attrs["data-lane"] == "undated"
+    assert nodes["a-en:q001"].attrs.get("data-reference") == "true"
+    assert nodes["a-en:q001"].attrs["data-drift"] == "0.00"
+    assert float(nodes["a-en:q000"].attrs["data-drift"]) > 0
+    assert nodes["b-vi:q000"].attrs["data-drift"] == ""  # untranslated: no word drift
+    assert "first reported" in nodes["a-en:q000"].text()
+    # Labels and tooltips are the corpus's text, escaped: the outlet's and the cited source's
+    # markup never becomes elements of the SVG.
+    assert next(nodes["a-en:q000"].find_all("title")).text().startswith(OUTLET)
+    external = {g.attrs["data-source"]: g for g in svg.find_all("g", cls="external")}
+    assert set(external) == {"TASS", ATTACK}
+    assert ATTACK in next(external[ATTACK].find_all("title")).text()
+    assert {n.tag for n in svg.iter()} <= {"svg", "g", "line", "polygon", "path", "rect",
+                                           "text", "title"}
+    edges = {(e.attrs["data-from"], e.attrs["data-to"])
+             for e in svg.find_all("g", cls="prov-edge")}
+    assert edges == {("ext:tass", "a-en:q000"), ("ext:tass", "b-vi:q000"),
+                     (f"ext:{ATTACK}", "b-vi:q000")}
+    start = markup.index('<svg class="provenance"')
+    inside = markup[start:markup.index("</svg>", start)]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in inside and "<script" not in inside
+    assert "Tom &amp; Jerry &lt;u&gt;" in inside and "<u>" not in inside
+    assert "word drift" in inside and "first reported" in inside  # the legend
+    # The diagram needs nothing the CSP forbids: no links, references or styles to load.
+    assert "href" not in inside and "url(" not in inside and "<style" not in inside
+    assert markup.count("Content-Security-Policy") == 1
+    assert ('content="default-src \'none\'; style-src \'unsafe-inline\'; img-src data:"'
+            in markup)
+
+
 def test_report_is_deterministic(hand_job: Path, tmp_path: Path) -> None:
     first = write_report(hand_job).read_bytes()
     other = write_report(hand_job, tmp_path / "elsewhere" / "r.html")
@@ -301,6 +347,8 @@ def test_report_of_a_seeds_job(make_job, tmp_path: Path) -> None:
     assert len(list(dom.find_all("tr", cls="pair-row"))) == len(tables["alignments"])
     assert len(list(dom.find_all("article", cls="cluster"))) == len(tables["clusters"])
     assert len(list(dom.find_all("div", cls="rendition"))) == len(tables["quotes"])
+    multi = int((tables["clusters"]["quote_ids"].map(len) > 1).sum())
+    assert multi and len(list(dom.find_all("svg", cls="provenance"))) == multi
 
 
 # ---------------------------------------------------------------------------- browser tests
@@ -320,15 +368,23 @@ def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                "--no-first-run", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
-               "--window-size=1200,2400", *args]
+               "--window-size=1200,2400", "--enable-logging=stderr", "--v=0", *args]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120,
                           stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr[-2000:]
     return done
 
 
+def console_messages(done: subprocess.CompletedProcess) -> list[str]:
+    """The page's console messages (CSP violations, SVG attribute errors, script errors) from
+    Chromium's log on stderr."""
+    return [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
+
+
 def dump_dom(report: Path, tmp_path: Path) -> Node:
-    return parse(_chromium(tmp_path, "--dump-dom", report.resolve().as_uri()).stdout)
+    done = _chromium(tmp_path, "--dump-dom", report.resolve().as_uri())
+    assert console_messages(done) == []
+    return parse(done.stdout)
 
 
 def _png_pixels(path: Path) -> np.ndarray:
@@ -393,7 +449,8 @@ def screenshot_pixels(path: Path) -> np.ndarray:
 def test_report_renders_in_chromium(hand_job: Path, tmp_path: Path) -> None:
     report = write_report(hand_job)
     png = tmp_path / "report.png"
-    _chromium(tmp_path, f"--screenshot={png}", report.resolve().as_uri())
+    done = _chromium(tmp_path, f"--screenshot={png}", report.resolve().as_uri())
+    assert console_messages(done) == []
     assert png.is_file() and png.stat().st_size > 1000
     pixels = screenshot_pixels(png)
     assert pixels.shape == (2400, 1200, 3)
@@ -413,6 +470,9 @@ def test_report_renders_in_chromium(hand_job: Path, tmp_path: Path) -> None:
     vi = list(cluster.find_all("div", cls="rendition", data_lang="vi"))
     assert len(vi) == 1 and PUTIN_VI in vi[0].text()
     assert len(list(dom.find_all("rect", cls="bar"))) >= 2
+    svg = next(cluster.find_all("svg", cls="provenance"))
+    assert len(list(svg.find_all("g", cls="prov-node"))) == 5  # 3 renditions, 2 sources
+    assert not list(svg.find_all("script")) and ATTACK in svg.text()
 
 
 @pytest.fixture(scope="module")
