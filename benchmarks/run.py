@@ -59,17 +59,11 @@ def record(name: str, baseline_s: float, ours_s: float, **extra: Any) -> Record:
 
 def seed_sentences() -> list[str]:
     """The seeds job's sentences (ingest → clean → segment in process; no model involved)."""
-    from pipeline.base import StageContext
     from pipeline.config import load_config
-    from pipeline.stages.clean import Clean
-    from pipeline.stages.ingest import Ingest
-    from pipeline.stages.segment import Segment
+    from pipeline.runner import run_stages
 
     job = load_config(SEEDS_CONFIG)
-    tables: dict[str, Any] = {}
-    for cls in (Ingest, Clean, Segment):
-        stage = cls(job)
-        tables.update(stage.run({n: tables[n] for n in stage.reads}, StageContext(job=job)))
+    tables = run_stages(job, ["ingest", "clean", "segment"])
     return tables["sentences"]["text"].tolist()
 
 

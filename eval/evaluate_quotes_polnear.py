@@ -159,22 +159,12 @@ def content_words(text: str | None) -> set[str]:
 
 def run_pipeline(files: list[Path]):
     """documents, sentences and attributed quotes of ``files`` with the real stages."""
-    from pipeline.base import StageContext
     from pipeline.config import parse_config
-    from pipeline.stages.attribute import Attribute
-    from pipeline.stages.clean import Clean
-    from pipeline.stages.detect import Detect
-    from pipeline.stages.ingest import Ingest
-    from pipeline.stages.quotes import Quotes
-    from pipeline.stages.segment import Segment
+    from pipeline.runner import run_stages
 
     job = parse_config({"job": "polnear", "inputs": [str(f) for f in files],
                         "translate": {"enabled": False}, "detect": {"languages": ["en"]}})
-    context = StageContext(job=job)
-    tables = Ingest(job).run({}, context)
-    for stage in (Clean, Segment, Detect, Quotes, Attribute):
-        tables.update(stage(job).run(tables, context))
-    return tables
+    return run_stages(job, ["ingest", "clean", "segment", "detect", "quotes", "attribute"])
 
 
 def split_articles(texts: list[Path], split: str) -> list[Path]:

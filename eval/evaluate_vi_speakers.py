@@ -47,25 +47,15 @@ def norm(name: str | None) -> str:
 def run_pipeline(files: list[Path]):
     """documents, sentences and attributed quotes of ``files`` with the real stages."""
     sys.path.insert(0, str(ROOT))
-    from pipeline.base import StageContext
     from pipeline.config import parse_config
-    from pipeline.stages.attribute import Attribute
-    from pipeline.stages.clean import Clean
-    from pipeline.stages.detect import Detect
-    from pipeline.stages.ingest import Ingest
-    from pipeline.stages.quotes import Quotes
-    from pipeline.stages.segment import Segment
+    from pipeline.runner import run_stages
 
     raw = yaml.safe_load((ROOT / "configs" / "seeds.yaml").read_text(encoding="utf-8"))
     raw.pop("ingest", None)  # the seeds' metadata file names other documents
     raw.update(inputs=[str(f) for f in files], translate={**raw.get("translate", {}),
                                                           "enabled": False})
     job = parse_config(raw)
-    context = StageContext(job=job)
-    tables = Ingest(job).run({}, context)
-    for stage in (Clean, Segment, Detect, Quotes, Attribute):
-        tables.update(stage(job).run(tables, context))
-    return tables
+    return run_stages(job, ["ingest", "clean", "segment", "detect", "quotes", "attribute"])
 
 
 def load_gold(path: Path) -> list[dict]:

@@ -365,6 +365,28 @@ def _os_error_message(error: OSError, output_dir: Path, cache_root: Path) -> str
     return f"{where}: {error.strerror or error}; check {folder}: {fix}"
 
 
+def run_stages(job: JobConfig, names: list[str], tables: Tables | None = None) -> Tables:
+    """Run the named stages in order, in this process, on ``tables`` (nothing cached, nothing
+    written): for scripts (``eval/``, ``benchmarks/``) that need a job's intermediate tables.
+    The stages' contracts are checked as in a job."""
+    unknown = [name for name in names if name not in STAGE_NAMES]
+    if unknown:
+        raise UsageError(f"unknown stage(s) {', '.join(unknown)}; valid: {', '.join(STAGE_NAMES)}")
+    tables = dict(tables or {})
+    context = StageContext(job=job, logger=logger)
+    for cls in STAGES:
+        if cls.name not in names:
+            continue
+        stage = cls(job)
+        inputs = {name: tables[name] for name in stage.reads}
+        check_tables(stage, inputs, "reads")
+        outputs = stage.run(inputs, context)
+        check_tables(stage, outputs, "writes")
+        stage.finish(outputs, context)
+        tables.update(outputs)
+    return tables
+
+
 def run_job(job: JobConfig, **kwargs: Any) -> JobResult:
     """Library entry point: run ``job`` and return its tables and per-stage reports."""
     return Runner(job, **kwargs).run()

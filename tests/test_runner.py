@@ -281,3 +281,14 @@ def test_tables_load_with_hugging_face_datasets(seeds_run: JobResult) -> None:
     assert loaded["sentences"].num_rows == len(seeds_run.tables["sentences"])
     assert loaded["alignments"].features["sent_ids_a"].feature.dtype == "string"
     assert set(loaded["documents"]["doc_id"]) == set(SEED_IDS)
+
+
+def test_run_stages_gives_scripts_the_intermediate_tables(make_job) -> None:
+    from pipeline.errors import UsageError
+    from pipeline.runner import run_stages
+
+    tables = run_stages(make_job(), ["ingest", "clean", "segment"])
+    assert set(tables) == {"documents", "sentences"}
+    assert len(tables["sentences"]) > 50 and "clean_start" in tables["sentences"]
+    with pytest.raises(UsageError, match="unknown stage"):
+        run_stages(make_job(), ["ingest", "cleen"])

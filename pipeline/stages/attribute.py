@@ -15,12 +15,12 @@ from typing import ClassVar
 
 from pipeline.attribution import AttributionParams, attribute_quotes
 from pipeline.base import Stage, StageContext, Tables
-from pipeline.data import DETECTED_DOCUMENTS, QUOTES, SENTENCES, contract
+from pipeline.data import DETECTED_DOCUMENTS, DETECTED_SENTENCES, QUOTES, contract
 
 
 class Attribute(Stage):
     name: ClassVar[str] = "attribute"
-    reads = contract(documents=DETECTED_DOCUMENTS, sentences=SENTENCES, quotes=QUOTES)
+    reads = contract(documents=DETECTED_DOCUMENTS, sentences=DETECTED_SENTENCES, quotes=QUOTES)
     writes = contract(quotes=QUOTES)
 
     def params(self) -> AttributionParams:
