@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -104,7 +105,10 @@ def export_onnx(transformer_dir: Path, input_names: Sequence[str], target: Path)
     )
     axes = {name: {0: "batch", 1: "sequence"} for name in input_names}
     axes["last_hidden_state"] = {0: "batch", 1: "sequence"}
-    with torch.inference_mode():
+    # The exporter warns about tracing details of the model's code (TracerWarning and the
+    # like) that say nothing to a user; they went to stderr on every set-up.
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         torch.onnx.export(
             wrapper, dummy, str(target),
             input_names=list(input_names), output_names=["last_hidden_state"],
