@@ -196,9 +196,7 @@ def cluster_quotes(quotes: pd.DataFrame, vectors: np.ndarray, alignments: pd.Dat
     order = np.lexsort((rank[cols], rank[rows], -sims.astype(np.float64)))
     union = SpeakerUnionFind(speakers)
     for i, j in zip(rows[order].tolist(), cols[order].tolist(), strict=True):
-        if speakers[i] and speakers[j] and speakers[i] != speakers[j]:
-            continue
-        union.union(i, j)
+        union.union(i, j)  # refused when the two sets' speakers are not compatible
     groups: dict[int, list[int]] = {}
     for i in range(n):
         groups.setdefault(union.find(i), []).append(i)
