@@ -53,7 +53,7 @@ class TorchBackend:
 
 
 @dataclass(frozen=True)
-class OnnxInt8Backend:
+class OnnxBackend:
     """ONNX Runtime with dynamic int8 weights (or fp32 ones); the graph is exported once into
     ``onnx_dir``."""
 
@@ -88,9 +88,9 @@ def torch_backend(config: EmbedConfig, cache_root: Path) -> TorchBackend:
     return TorchBackend(config.model, model_identity(config.model))
 
 
-def onnx_int8_backend(config: EmbedConfig, cache_root: Path) -> OnnxInt8Backend:
+def onnx_int8_backend(config: EmbedConfig, cache_root: Path) -> OnnxBackend:
     # int8 vectors differ slightly from torch's: never mix them in one cache folder.
-    return OnnxInt8Backend(config.model, f"{model_identity(config.model)}|onnx-int8",
+    return OnnxBackend(config.model, f"{model_identity(config.model)}|onnx-int8",
                            cache_root / "onnx")
 
 
@@ -99,7 +99,7 @@ def hashing_backend(config: EmbedConfig, cache_root: Path) -> HashingBackend:
     return HashingBackend(config.hashing_dim, hashing_identity(config.hashing_dim))
 
 
-def onnx_fp32_backend(config: EmbedConfig, cache_root: Path) -> OnnxInt8Backend:
+def onnx_fp32_backend(config: EmbedConfig, cache_root: Path) -> OnnxBackend:
     # fp32 vectors match torch's to float rounding, but keep their own cache folder anyway.
-    return OnnxInt8Backend(config.model, f"{model_identity(config.model)}|onnx-fp32",
+    return OnnxBackend(config.model, f"{model_identity(config.model)}|onnx-fp32",
                            cache_root / "onnx", precision="fp32")
