@@ -27,13 +27,7 @@ PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_statistics": Tr
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` on success."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as error:  # name the file the user asked for, not our temporary one
-        raise OSError(error.errno, error.strerror, str(target)) from None
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = _temporary_beside(target)
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp creates 0600; outputs are meant to be read
@@ -43,6 +37,17 @@ def atomic_path(target: Path) -> Iterator[Path]:
             raise OSError(error.errno, error.strerror, str(target)) from None
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _temporary_beside(target: Path) -> Path:
+    """A new empty temporary file in ``target``'s folder (named after it, hidden)."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as error:  # name the file the user asked for, not our temporary one
+        raise OSError(error.errno, error.strerror, str(target)) from None
+    os.close(fd)
+    return Path(tmp)
 
 
 def _umask() -> int:
@@ -106,11 +111,8 @@ def _list_array(column: pd.Series) -> pa.ListArray:
 
 def write_parquet_atomic(target: Path, frame: pd.DataFrame, schema: pa.Schema | None = None):
     """Write ``frame`` deterministically (fixed schema, no pandas index, zstd)."""
-    table = to_arrow(frame, schema)
-    if schema is not None:
-        table = table.replace_schema_metadata(None)
     with atomic_path(target) as tmp:
-        pq.write_table(table, tmp, **PARQUET_OPTIONS)
+        pq.write_table(_table_to_write(frame, schema), tmp, **PARQUET_OPTIONS)
 
 
 def write_parquet_staged(target: Path, frame: pd.DataFrame,
@@ -118,13 +120,8 @@ def write_parquet_staged(target: Path, frame: pd.DataFrame,
     """Write ``frame`` as :func:`write_parquet_atomic` does, but to a temporary file beside
     ``target`` that the caller renames into place (with others, once all are written) or
     deletes; returns its path."""
-    table = to_arrow(frame, schema)
-    if schema is not None:
-        table = table.replace_schema_metadata(None)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    path = Path(tmp)
+    table = _table_to_write(frame, schema)
+    path = _temporary_beside(target)
     try:
         pq.write_table(table, path, **PARQUET_OPTIONS)
         os.chmod(path, 0o666 & ~_umask())
@@ -132,6 +129,12 @@ def write_parquet_staged(target: Path, frame: pd.DataFrame,
         path.unlink(missing_ok=True)
         raise
     return path
+
+
+def _table_to_write(frame: pd.DataFrame, schema: pa.Schema | None) -> pa.Table:
+    table = to_arrow(frame, schema)
+    # With a fixed schema, pandas' metadata would only restate it (and vary with pandas).
+    return table.replace_schema_metadata(None) if schema is not None else table
 
 
 def read_parquet(path: Path) -> pd.DataFrame:
