@@ -54,7 +54,7 @@ from pipeline.datasetcard import (
 )
 from pipeline.errors import InputError, UsageError
 from pipeline.inspect_outputs import SUMMARY_TABLES, lang_of, load_tables
-from pipeline.jobfolder import MARKER
+from pipeline.jobfolder import enclosing_job
 
 FORMATS = ("hf", "parquet", "jsonl", "bitext")
 #: Marks a folder written by :func:`export`: the only kind ``--overwrite`` replaces.
@@ -227,10 +227,10 @@ def _check_target(output_dir: Path, to: Path, overwrite: bool) -> None:
     if resolved == source or resolved in source.parents:
         raise InputError(f"{to}: holds the job's output folder {output_dir}; export to another "
                          "--to folder")
-    for folder in (resolved, *resolved.parents):
-        if folder == source or (folder / MARKER).is_file():
-            raise InputError(f"{to}: is inside the job folder {folder}, which quotetrace "
-                             "manages; export to a folder outside it")
+    job = source if source in resolved.parents else enclosing_job(resolved)
+    if job is not None:
+        raise InputError(f"{to}: is inside the job folder {job}, which quotetrace "
+                         "manages; export to a folder outside it")
     if to.is_dir() and any(to.iterdir()) and not overwrite:
         raise InputError(f"{to}: folder is not empty; choose another --to folder or pass "
                          "--overwrite to replace it")

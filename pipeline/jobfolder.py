@@ -30,7 +30,8 @@ from pydantic import BaseModel, ValidationError
 
 from pipeline import __version__
 from pipeline.errors import InputError
-from pipeline.io import read_parquet, write_json_atomic
+from pipeline.integrity import DamagedCache, parquet_frame, sha256_bytes
+from pipeline.io import write_json_atomic
 
 MARKER = ".quotetrace-job"
 LOCK = ".quotetrace-job.lock"
@@ -46,6 +47,13 @@ except ImportError:  # not POSIX: runs are not locked
 
 class OutputFolderError(InputError):
     """The output folder cannot be used (not ours, busy, a file, a disk error)."""
+
+
+def enclosing_job(path: Path) -> Path | None:
+    """The job folder that ``path`` is, or is inside of (the nearest marked one), if any."""
+    path = Path(path).resolve()
+    return next((folder for folder in (path, *path.parents) if (folder / MARKER).is_file()),
+                None)
 
 
 def sha256_file(path: Path) -> str:
@@ -234,15 +242,13 @@ def read_job(output_dir: Path | str, names: tuple[str, ...],
                                  f"{rerun}")
             tables[name] = None
             continue
+        data = path.read_bytes()  # read once: checked, then parsed from memory
+        if path.name in sums and sha256_bytes(data) != sums[path.name]:
+            raise InputError(
+                f"{path}: does not match the job's {MANIFEST} (it comes from another run, "
+                f"whose rewrite of the outputs was interrupted, or was changed); {rerun}")
         try:
-            if path.name in sums and sha256_file(path) != sums[path.name]:
-                raise InputError(
-                    f"{path}: does not match the job's {MANIFEST} (it comes from another run, "
-                    f"whose rewrite of the outputs was interrupted, or was changed); {rerun}")
-            tables[name] = read_parquet(path)
-        except InputError:
-            raise
-        except Exception as error:  # pyarrow raises several types for a damaged file
-            raise InputError(f"{path}: cannot be read ({type(error).__name__}: "
-                             f"{str(error)[:200]}); {rerun}") from None
+            tables[name] = parquet_frame(data, path.name)
+        except DamagedCache as error:
+            raise InputError(f"{path}: cannot be read ({str(error)[:200]}); {rerun}") from None
     return tables, manifest

@@ -46,7 +46,7 @@ import pandas as pd
 from pipeline.data import ALIGNMENTS, CLUSTERS, DOCUMENTS, QUOTES, SENTENCES
 from pipeline.errors import InputError
 from pipeline.io import write_text_atomic
-from pipeline.jobfolder import MARKER, read_job
+from pipeline.jobfolder import enclosing_job, read_job
 from pipeline.provenance import provenance, reference_index
 from pipeline.quoteclusters import english_forms, word_diff
 
@@ -342,10 +342,10 @@ def check_report_target(target: Path, output_dir: Path) -> None:
                          f"{target / REPORT_NAME}")
     resolved = target.resolve()
     own = (output_dir / REPORT_NAME).resolve()
-    for folder in resolved.parents:
-        if (folder / MARKER).is_file() and resolved != own:
-            raise InputError(f"{target}: is inside the job folder {folder}, which quotetrace "
-                             f"manages; write the report outside it (or to {own})")
+    job = enclosing_job(resolved.parent)
+    if job is not None and resolved != own:
+        raise InputError(f"{target}: is inside the job folder {job}, which quotetrace "
+                         f"manages; write the report outside it (or to {own})")
     if target.exists() and resolved != own:
         with open(target, "rb") as handle:
             head = handle.read(4096)
