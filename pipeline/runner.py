@@ -22,7 +22,7 @@ import platform
 import shutil
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -227,16 +227,14 @@ class Runner:
                 notice = self.cache.load_stats(stage, key).get("notice")
                 context.stats.update({"notice": notice} if notice else {}, cached=True)
                 return cached, key, True
-        inputs = {name: tables[name] for name in stage.reads}
-        check_tables(stage, inputs, "reads")
-        with self._progress(stage.name) as progress:
-            context.progress = progress
-            if (stage.per_document or stage.per_pair) and key is not None:
-                outputs = self._run_sharded(stage, inputs, context, key)
-            else:
-                outputs = stage.run(inputs, context)
-        check_tables(stage, outputs, "writes")
-        stage.finish(outputs, context)  # the whole result: may fail the job before it is kept
+        def execute(inputs: Tables, context: StageContext) -> Tables:
+            with self._progress(stage.name) as progress:
+                context.progress = progress
+                if (stage.per_document or stage.per_pair) and key is not None:
+                    return self._run_sharded(stage, inputs, context, key)
+                return stage.run(inputs, context)
+
+        outputs = run_checked(stage, tables, context, execute)
         if key is None:
             return outputs, stage.cache_key({}), False
         if not context.cacheable:
@@ -332,6 +330,18 @@ class Runner:
         write_json_atomic(self.output_dir / MANIFEST, manifest)
 
 
+def run_checked(stage: Stage, tables: Tables, context: StageContext,
+                execute: Callable[[Tables, StageContext], Tables]) -> Tables:
+    """``execute`` the stage on the tables it reads, with its contract checked on both sides
+    and its job-level :meth:`~pipeline.base.Stage.finish` (which may fail the job) last."""
+    inputs = {name: tables[name] for name in stage.reads}
+    check_tables(stage, inputs, "reads")
+    outputs = execute(inputs, context)
+    check_tables(stage, outputs, "writes")
+    stage.finish(outputs, context)  # the whole result: may fail the job before it is kept
+    return outputs
+
+
 def check_tables(stage: Stage, tables: Tables, direction: str) -> None:
     """Check the tables a stage reads or writes against its declared schemas (the stage's
     ``reads`` / ``writes``); a missing column or a wrong type fails the job naming both."""
@@ -378,12 +388,7 @@ def run_stages(job: JobConfig, names: list[str], tables: Tables | None = None) -
         if cls.name not in names:
             continue
         stage = cls(job)
-        inputs = {name: tables[name] for name in stage.reads}
-        check_tables(stage, inputs, "reads")
-        outputs = stage.run(inputs, context)
-        check_tables(stage, outputs, "writes")
-        stage.finish(outputs, context)
-        tables.update(outputs)
+        tables.update(run_checked(stage, tables, context, stage.run))
     return tables
 
 
