@@ -157,13 +157,15 @@ def content_words(text: str | None) -> set[str]:
     return {w for w in WORD.findall((text or "").casefold()) if w not in FUNCTION_WORDS}
 
 
-def run_pipeline(files: list[Path]):
-    """documents, sentences and attributed quotes of ``files`` with the real stages."""
+def run_pipeline(files: list[Path], model: str = "auto"):
+    """documents, sentences and attributed quotes of ``files`` with the real stages;
+    ``model`` is the job's ``quotes.model`` (``rules`` for the rules alone)."""
     from pipeline.config import parse_config
     from pipeline.runner import run_stages
 
     job = parse_config({"job": "polnear", "inputs": [str(f) for f in files],
-                        "translate": {"enabled": False}, "detect": {"languages": ["en"]}})
+                        "translate": {"enabled": False}, "detect": {"languages": ["en"]},
+                        "quotes": {"model": model}})
     return run_stages(job, ["ingest", "clean", "segment", "detect", "quotes", "attribute"])
 
 
@@ -177,14 +179,14 @@ def split_articles(texts: list[Path], split: str) -> list[Path]:
 
 
 def evaluate(corpus: Path, limit: int | None = None, split: str = "all",
-             show_missed: bool = False) -> dict:
+             show_missed: bool = False, model: str = "auto") -> dict:
     texts = sorted((corpus / "text").glob("*.txt"))
     annotations: dict[str, Path] = {}
     for path in sorted((corpus / "attributions").glob("*.ann")):
         stem = re.sub(r"_[0-9a-f]{4}$", "", path.stem)
         annotations.setdefault(stem, path)  # first annotator, sorted
     texts = split_articles([t for t in texts if t.stem in annotations], split)[:limit]
-    tables = run_pipeline(texts)
+    tables = run_pipeline(texts, model)
     quotes = tables["quotes"]
     by_doc = defaultdict(list)
     for row in quotes.itertuples(index=False):
@@ -230,6 +232,7 @@ def evaluate(corpus: Path, limit: int | None = None, split: str = "all",
                                                  canonical)
     return {
         "split": split,
+        "model": model,
         "articles": len(texts),
         "direct": prf(counts["direct_gold"], counts["direct_pred"], counts["direct_match"]),
         "direct_flag_only": prf(counts["flag_gold"], counts["flag_pred"], counts["flag_match"]),
@@ -262,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="only the first N articles")
     parser.add_argument("--split", choices=("dev", "heldout", "all"), default="all",
                         help="dev = even-indexed articles, heldout = odd-indexed, all = every one")
+    parser.add_argument("--model", default="auto",
+                        help="quotes.model: auto (the shipped CRF), rules, or a model file")
     parser.add_argument("--show-missed", action="store_true",
                         help="print unmatched gold and predicted direct quotes")
     args = parser.parse_args(argv)
@@ -269,11 +274,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.corpus}: PolNeAR test split not found (text/ and attributions/); "
               "pass --corpus", file=sys.stderr)
         return 2
-    result = evaluate(args.corpus, args.limit, args.split, args.show_missed)
+    result = evaluate(args.corpus, args.limit, args.split, args.show_missed, args.model)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"PolNeAR test ({result['split']}), {result['articles']} articles")
+    print(f"PolNeAR {args.corpus.name} ({result['split']}), {result['articles']} articles, "
+          f"quotes.model {result['model']}")
     for key in ("direct", "direct_flag_only", "all_attributions"):
         r = result[key]
         print(f"  {key:18s} P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}  "

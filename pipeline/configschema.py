@@ -210,6 +210,11 @@ class QuotesConfig(Section):
     indirect: bool = Field(True, description="Also extract unmarked and indirect reported speech.")
     min_chars: int = Field(12, ge=0, description="Ignore quoted spans shorter than this (scare "
                            "quotes).")
+    model: str = Field(
+        "auto", min_length=1, max_length=4096,
+        description="How English quotes are read: 'auto' (the CRF model shipped with the "
+        "package, stacked on the rules; the rules alone when it is absent, said once in the "
+        "log), 'rules', or the path of a CRF model file built by eval/train_quote_model.py.")
 
 
 class AttributeConfig(Section):

@@ -35,6 +35,15 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def sha256_file(path: Path) -> str:
+    """sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def file_checksums(folder: Path, names: Iterable[str]) -> dict[str, str]:
     """sha256 of each named file in ``folder`` (read back after writing: still in page cache)."""
     return {name: sha256_bytes((folder / name).read_bytes()) for name in names}

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -30,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from pipeline import __version__
 from pipeline.errors import InputError
-from pipeline.integrity import DamagedCache, parquet_frame, sha256_bytes
+from pipeline.integrity import DamagedCache, parquet_frame, sha256_bytes, sha256_file
 from pipeline.io import write_json_atomic
 
 MARKER = ".quotetrace-job"
@@ -54,14 +53,6 @@ def enclosing_job(path: Path) -> Path | None:
     path = Path(path).resolve()
     return next((folder for folder in (path, *path.parents) if (folder / MARKER).is_file()),
                 None)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _input_roots(inputs: list[str]) -> list[Path]:

@@ -22,7 +22,7 @@ def sentence_positions(text_clean: str, texts: list[str]) -> list[int]:
     return positions
 
 
-def _paragraph_numbers(text_clean: str, positions: list[int]) -> list[int]:
+def paragraph_numbers(text_clean: str, positions: list[int]) -> list[int]:
     """Paragraph number (newlines before it) of each position: a binary search in the
     newlines' offsets, where counting them from the start for every sentence was quadratic
     (200,000 one-line paragraphs took minutes)."""
@@ -45,7 +45,7 @@ def extract_document(text_clean: str, sentences: list[str], params: QuoteParams,
     last_direct: Found | None = None  # the paragraph's latest direct quote, for continuations
     last_sentence = -1
     open_paragraph: Found | None = None  # a quote whose paragraph ended inside it
-    paragraph_of = _paragraph_numbers(text_clean, positions)
+    paragraph_of = paragraph_numbers(text_clean, positions)
     joined: set[int] = set()  # sentences read together with the one before them
     last_mention: str | None = None  # the speaker of the latest quote, for quote-only paragraphs
     for k, (sentence, base) in enumerate(zip(sentences, positions, strict=True)):
