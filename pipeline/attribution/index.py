@@ -86,8 +86,13 @@ class SpeakerIndex:
         return table
 
     def discover(self, mention: str | None) -> None:
-        """Register a full person name outside the table as its own canonical speaker."""
-        name = person_name(mention) if mention else None
+        """Register a full person name outside the table as its own canonical speaker (of a
+        mention with an appositive, "Mark Katz, professor emeritus at …", the first piece
+        that is a name)."""
+        for piece in (mention or "").split(","):
+            name = person_name(piece.strip()) if piece.strip() else None
+            if name:
+                break
         if name and self.lookup(name, []) is None and name not in self._discovered_set:
             self.discovered.append(name)
             self._sync()

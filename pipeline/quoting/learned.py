@@ -339,23 +339,16 @@ MENTION_TAIL = re.compile(r"(?:\s+(?:\w+ly|often|further|also|still|later|again|
                           r"too|in \d{4}|on \w+day|last \w+))+$")
 
 
-NAME = re.compile(r"(?:(?:[A-ZÀ-Ỹ][\w’'.\-]*|de|van|von|bin|al|la|le|da|di)\s+){0,4}"
-                  r"[A-ZÀ-Ỹ][\w’'.\-]*")
-
-
 def _clean_mention(mention: str | None) -> str | None:
     """A source span as a speaker mention: an unclosed parenthesis and the adverbs the CRF
-    tagged after the name ("my father often", "Mr. Burman (a view") go, and of a name with an
-    appositive (PolNeAR's sources include them) the name stays."""
+    tagged after the name ("my father often", "Mr. Burman (a view") go. An appositive stays,
+    as PolNeAR's sources hold it ("Mark Katz, professor emeritus at …"); attribution reads the
+    name in it."""
     if not mention:
         return None
     if mention.count("(") > mention.count(")"):
         mention = mention[:mention.rindex("(")]
     mention = MENTION_TAIL.sub("", mention.strip().strip(",").strip())
-    pieces = [piece.strip() for piece in mention.split(",") if piece.strip()]
-    if len(pieces) > 1:  # "Mark Katz, professor emeritus at …": the name, not the appositive
-        names = [piece for piece in pieces if NAME.fullmatch(piece)]
-        mention = names[0] if names else pieces[0]
     mention = re.sub(r"^(?:which|and|but)\s+", "", mention, flags=re.IGNORECASE)
     return mention or None
 
