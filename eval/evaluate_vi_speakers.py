@@ -14,8 +14,10 @@ reading each extracted quote's article to write down its speaker by hand.
 
 Runs ingest → clean → segment → detect → quotes → attribute with ``configs/seeds.yaml``
 (``translate.enabled=false``, no embedding) on the gold's articles. A gold quote is matched to
-the predicted quote of its document whose raw span overlaps it most. Speakers are compared
-after normalisation (NFC, whitespace collapsed, casefold; diacritics kept). Per split:
+the predicted quote of its document whose raw span overlaps it most (on a tie, the shorter one:
+a nested report, "Sputnik cho biết, IDF tuyên bố …", gives an outer and an inner quote).
+Speakers are compared after normalisation (NFC, whitespace collapsed, casefold; diacritics
+kept). Per split:
 
 - coverage: gold quotes whose prediction has a speaker / gold quotes;
 - accuracy: gold quotes whose predicted speaker equals the gold (a null gold needs a null
@@ -70,11 +72,12 @@ def evaluate(gold: list[dict], quotes) -> tuple[dict, list[dict]]:
     scores: dict[str, dict] = {}
     errors = []
     for item in gold:
-        best, overlap = None, 0
+        best, overlap = None, (0, 0)
         for q in by_doc.get(item["doc_id"], []):
             shared = min(q.char_end, item["char_end"]) - max(q.char_start, item["char_start"])
-            if shared > overlap:
-                best, overlap = q, shared
+            key = (shared, q.char_start - q.char_end)  # a tie: the tighter (inner) quote
+            if shared > 0 and key > overlap:
+                best, overlap = q, key
         predicted = best.speaker if best is not None else None
         predicted = predicted if isinstance(predicted, str) else None
         right = best is not None and norm(predicted) == norm(item["speaker"])

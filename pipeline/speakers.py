@@ -141,6 +141,7 @@ VI_TITLES = {
     "tư lệnh", "chỉ huy", "thủ lĩnh", "lãnh đạo", "nhà lãnh đạo", "hoàng tử", "công chúa",
     "nữ hoàng", "vua", "quốc vương", "giáo hoàng", "thầy giáo", "cô giáo", "nữ hoàng anh",
     "người đứng đầu", "trưởng", "phó", "đại diện", "đặc phái viên", "tổng tư lệnh",
+    "tham mưu trưởng", "cao ủy", "nhà ngoại giao", "sĩ quan",
 }
 
 #: Heads of an organisation or agency ("Bộ Quốc phòng Azerbaijan", "Điện Kremlin").
@@ -151,6 +152,7 @@ VI_ORGANISATION_HEADS = {
     "chính phủ", "chính quyền", "tổ chức", "ủy ban", "uỷ ban", "quốc hội", "văn phòng",
     "cơ quan", "viện", "đại sứ quán", "hãng", "công ty", "tập đoàn", "ngân hàng", "trung tâm",
     "đảng", "hội đồng", "tòa án", "toà án", "lực lượng", "quỹ", "đại học", "cục", "sở",
+    "thời báo", "vệ binh",
 }
 
 #: Words before a source that are not part of it ("Theo hãng tin RT", "số liệu của AFP").
@@ -158,7 +160,7 @@ VI_SOURCE_PREFIXES = {
     "theo", "hãng tin", "hãng thông tấn", "thông tấn xã", "báo", "tờ", "tờ báo", "tạp chí",
     "tạp chí tin tức", "kênh", "kênh truyền hình", "đài", "trang tin", "trang", "số liệu của",
     "thống kê của", "thông cáo của", "tuyên bố của", "báo cáo của", "dữ liệu của", "nguồn tin",
-    "theo số liệu của",
+    "theo số liệu của", "đài truyền hình", "đài phát thanh", "trang web", "nhật báo",
 }
 
 #: Words that start no speaker mention, or start no name in a run of capitalised words

@@ -98,3 +98,34 @@ def test_attribute_quotes_uses_the_vietnamese_rules_for_vietnamese_quotes() -> N
     out = attribute_quotes(documents, sentence_table, quotes, AttributionParams())
     assert out["speaker"].tolist() == ["Maria Lopez Ortega", "Sputnik", "Maria Lopez Ortega",
                                        None]
+
+
+def test_places_org_words_and_any_script_names_after_titles() -> None:
+    article = ArticleNames(
+        "Thống đốc Lima Rosa Quispe Huamán nói chuyện tại thủ đô Lima.\n"
+        "Người phát ngôn Lầu Năm Góc Mark Dorsey có mặt.\n"
+        "Thủ tướng Singapore Lý Hiển Long phát biểu.\n"
+        "Tổng thống Mexico Pedro Castillo và Ngoại trưởng Colombia Ana Ruiz gặp nhau.\n")
+    index = SpeakerIndex(AttributionParams())
+
+    def resolve(mention: str, at: int = 10_000) -> str | None:
+        return resolve_vietnamese(mention, article, at, index.exact)
+
+    # "Lima" stands alone as a place elsewhere, so it is no part of the governor's name.
+    assert resolve("bà Rosa") == "Rosa Quispe Huamán"
+    assert resolve("ông Dorsey") == "Mark Dorsey"  # not "Góc Mark Dorsey"
+    assert resolve("Ông Lý") == "Lý Hiển Long"  # a name in Vietnamese spelling, after a title
+    # A title and a country is the last person introduced with that title, else nobody.
+    assert resolve("Tổng thống Mexico") == "Pedro Castillo"
+    assert resolve("Bộ trưởng Mexico") is None
+
+
+def test_sources_outlets_and_organisations() -> None:
+    assert _resolve("Hãng tin EFE dẫn các nguồn tin địa phương") == "EFE"
+    assert _resolve("hãng thông tấn Mexico Notimex") == "Notimex"
+    assert _resolve("Đài truyền hình Press TV") == "Press TV"
+    assert _resolve("Ông Obama mới đây thông qua mạng xã hội Twitter") == "Barack Obama"
+    # A name whose first word alone is capitalised; a description or a reference is none.
+    assert _resolve("Cơ quan kiểm soát dịch bệnh") == "Cơ quan kiểm soát dịch bệnh"
+    assert _resolve("cơ quan cứu hộ khẩn cấp của Peru") is None
+    assert _resolve("Công ty này") is None

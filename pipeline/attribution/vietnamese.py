@@ -18,6 +18,16 @@ A Vietnamese mention ("ông Obama", "Ngoại trưởng Anh Dominic Raab", "Bộ 
 
 Pronouns ("ông", "bà", "anh") are the last person named before the quote whose honorific does
 not contradict them (a name introduced by "bà" is not "ông").
+
+A mention ends before what follows its source ("Politico dẫn lời …" → Politico, "Ông Newsom
+mới đây thông qua …" → Newsom); a country before an outlet's name is dropped ("hãng thông tấn
+Syria SANA" → SANA); a title and a country resolve only to a person introduced with that title.
+The article's names also hold names of any script after a title ("Thủ tướng Singapore Lý Hiển
+Long"), without a first word that stands alone elsewhere as a place ("thủ đô Bangkok" →
+"Thống đốc Bangkok Aswin Kwanmuang" is Aswin Kwanmuang) or that ends an organisation head
+("Lầu Năm Góc John Kirby"). An organisation head written with only its first word capitalised
+is a name ("Cơ quan kiểm soát dịch bệnh"), unless it refers back ("Công ty này"); a lower-case
+one with "của" describes ("cơ quan cứu hộ khẩn cấp của Israel": nobody).
 """
 
 from __future__ import annotations
@@ -43,6 +53,9 @@ _PUNCT = re.compile(r"[.,;:!?()\[\]\"“”«»…/]|\s[–—-]\s")
 _WORD = re.compile(r"^[\w’'-]+$")
 #: Words after which capitalised words are a place, not a name ("Đại sứ Iran tại Moscow").
 _PLACE_BEFORE = {"tại", "ở", "từ", "đến", "tới"}
+#: Words right before a place ("thủ đô Bangkok", "bang California", "như California").
+_PLACE_NOUNS = _PLACE_BEFORE | {"đô", "bang", "phố", "tỉnh", "quyền", "vùng", "miền", "như",
+                                "khắp", "nước"}
 
 
 def _capital(word: str) -> bool:
@@ -78,8 +91,11 @@ def trailing_name(words: list[str]) -> list[str]:
         run.insert(0, word)
     while run:
         n = _starts(run, VI_TITLES)
+        head = _starts(run, VI_ORGANISATION_HEADS)
         if n:
             run = run[n:]
+        elif head and head < len(run):  # "Lầu Năm Góc John Kirby"
+            run = run[head:]
         elif _place(run[0]) or run[0].casefold() in VI_NOT_NAMES or (
                 _vietnamese(run[0]) and not all(_vietnamese(w) for w in run)):
             run = run[1:]
@@ -95,12 +111,16 @@ class ArticleNames:
     def __init__(self, text: str) -> None:
         blanked = "\n".join(blank_quotes(p, quote_spans(p)) for p in text.split("\n"))
         self.names: list[str] = []
-        mentions: list[tuple[int, list[str], str]] = []  # (position, words, word before)
+        # (position, words, words before)
+        mentions: list[tuple[int, list[str], list[str]]] = []
+        titled: list[tuple[int, list[str], list[str]]] = []
         start = 0
         for piece in [*_PUNCT.split(blanked)]:
             at = blanked.find(piece, start)
             start = at + len(piece)
             tokens = [(m.start() + at, m.group(0)) for m in re.finditer(r"\S+", piece)]
+            words_only = [w for _, w in tokens]
+            titled += _titled_runs(tokens)
             run: list[tuple[int, str]] = []
             for i, (pos, word) in enumerate([*tokens, (-1, "")]):
                 if word and _capital(word) and not _vietnamese(word) and not _place(word) \
@@ -108,29 +128,44 @@ class ArticleNames:
                     run.append((pos, word))
                     continue
                 if run:
-                    before = tokens[i - len(run) - 1][1] if i - len(run) - 1 >= 0 else ""
-                    mentions.append((run[0][0], [w for _, w in run], before))
+                    k = i - len(run)
+                    before = words_only[max(0, k - 4):k]
+                    if _org_tail(before, run[0][1]):  # "Lầu Năm Góc John Kirby"
+                        run = run[1:]
+                        before = [*before, words_only[k]][-4:]
+                    if run:
+                        mentions.append((run[0][0], [w for _, w in run], before))
                 run = []
-        for _, words, _ in mentions:
+        # A first word that stands alone elsewhere as a place is one ("thủ đô Bangkok" →
+        # "Thống đốc Bangkok Aswin Kwanmuang" is Aswin Kwanmuang).
+        alone = {words[0] for _, words, before in mentions
+                 if len(words) == 1 and before and before[-1].casefold() in _PLACE_NOUNS}
+        mentions, titled = ([(pos, words[1:], [*before, words[0]][-4:])
+                             if len(words) >= 3 and words[0] in alone else (pos, words, before)
+                             for pos, words, before in found] for found in (mentions, titled))
+        for _, words, _ in [*mentions, *titled]:
             name = " ".join(words)
             if 2 <= len(words) <= 5 and not any(w.casefold() in NOT_PERSON_WORDS
                                                 for w in words) and name not in self.names:
                 self.names.append(name)
         self.female: set[str] = set()
         self.male: set[str] = set()
-        found: list[tuple[int, str]] = []
-        for pos, words, before in mentions:
+        found: list[tuple[int, str, str]] = []
+        for pos, words, before in [*mentions, *titled]:
             name = self.widen(words)
             if name is None:
                 continue
-            found.append((pos, name))
-            if before.casefold() in VI_FEMALE:
+            context = " ".join(before).casefold()
+            found.append((pos, name, context))
+            if before and before[-1].casefold() in VI_FEMALE:
                 self.female.add(name)
-            elif before.casefold() in VI_MALE:
+            elif before and before[-1].casefold() in VI_MALE:
                 self.male.add(name)
         found.sort()
-        self.positions = [p for p, _ in found]
-        self.persons = [n for _, n in found]
+        self.positions = [p for p, _, _ in found]
+        self.persons = [n for _, n, _ in found]
+        #: The words before each person's mention (a title: "tổng thống indonesia").
+        self.contexts = [c for _, _, c in found]
 
     def widen(self, words: list[str]) -> str | None:
         """The longest article name holding ``words`` as consecutive words, or None."""
@@ -143,22 +178,63 @@ class ArticleNames:
                 best = name
         return best
 
-    def last_before(self, at: int, pronoun: str) -> str | None:
-        """The last person named before ``at`` whose honorific fits ``pronoun``."""
+    def last_before(self, at: int, pronoun: str, title: str | None = None) -> str | None:
+        """The last person named before ``at`` whose honorific fits ``pronoun`` (and, with
+        ``title``, who was named after that title: "Tổng thống Indonesia" → the last person
+        introduced as "Tổng thống …")."""
         pronoun = pronoun.casefold().split()[0] if pronoun.strip() else ""
         wrong = self.female if pronoun in VI_MALE else self.male if pronoun in VI_FEMALE \
             else set()
         for k in range(bisect.bisect_left(self.positions, at) - 1, -1, -1):
-            if self.persons[k] not in wrong:
+            if self.persons[k] not in wrong and (title is None or title in self.contexts[k]):
                 return self.persons[k]
         return None
 
 
+def _titled_runs(tokens: list[tuple[int, str]]) -> list[tuple[int, list[str], list[str]]]:
+    """Names of two to four words after a title, in any script ("Thủ tướng Singapore Lý Hiển
+    Long" → "Lý Hiển Long"), as ``(position, words, title words)``."""
+    words = [w for _, w in tokens]
+    found = []
+    for i in range(len(words)):
+        n = _starts(words[i:], VI_TITLES)
+        if not n or (i and _starts(words[i - 1:], VI_TITLES) > 1):
+            continue
+        run = []
+        for word in words[i + n:]:
+            if not _capital(word):
+                break
+            run.append(word)
+        name = trailing_name(run)
+        if 2 <= len(name) <= 4 and len(run) <= 6:
+            at = i + n + len(run) - len(name)
+            found.append((tokens[at][0], name, words[i:at]))
+    return found
+
+
+def _org_tail(before: list[str], word: str) -> bool:
+    """Whether ``word`` ends an organisation head begun by the words ``before`` it."""
+    return any(" ".join([*before[-n:], word]).casefold() in VI_ORGANISATION_HEADS
+               for n in range(1, min(len(before), 3) + 1))
+
+
+#: Words that end a mention's source ("Politico dẫn lời một số quan chức", "Ông Newsom mới
+#: đây thông qua mạng xã hội Twitter", "X trên Facebook").
+_MENTION_END = {"dẫn", "thông qua", "mới đây", "hôm", "ngày", "hồi", "trên"}
+#: Words that make an organisation head a reference back, not a name ("Công ty này").
+_DEMONSTRATIVES = {"này", "đó", "trên", "kia", "ấy", "nói"}
+
+
 def _clean(mention: str) -> list[str]:
-    """The words of the mention's last clause, its source prefixes ("theo", "hãng tin") off."""
+    """The words of the mention's last clause, its source prefixes ("theo", "hãng tin") and
+    what follows the source ("… dẫn lời …") off."""
     text = " ".join(mention.replace("’", "'").split())
     parts = [p for p in re.split(r"[.!?;:,](?=\S)|[.!?;:,]\s", text) if p.strip()]
     words = parts[-1].split() if parts else []
+    for k in range(1, len(words)):
+        if _starts(words[k:], _MENTION_END):
+            words = words[:k]
+            break
     while words:
         n = _starts(words, VI_SOURCE_PREFIXES)
         if not n:
@@ -182,7 +258,9 @@ def resolve_vietnamese(mention: str, names: ArticleNames, at: int,
         name = trailing_name(words[titled:])
         if not name:  # "Tổng thống Indonesia", not "Đại sứ Iran tại Moscow"
             rest = words[titled:]
-            return names.last_before(at, "") if rest and all(map(_place, rest)) else None
+            title = " ".join(words[:titled]).casefold()
+            return names.last_before(at, "", title) if rest and all(map(_place, rest)) \
+                else None
         key = " ".join(name).casefold()
         return exact.get(key) or names.widen(name) or " ".join(name)
     head = _starts(words, VI_ORGANISATION_HEADS)
@@ -190,9 +268,17 @@ def resolve_vietnamese(mention: str, names: ArticleNames, at: int,
         last = max((i for i, w in enumerate(words) if _capital(w) and i >= head), default=-1)
         fixed = all(_capital(w) for w in words[:head])
         if last < 0 and not fixed:
-            return None
+            # "Cơ quan kiểm soát dịch bệnh": a name written with its first word capitalised
+            named = _capital(words[0]) and 3 <= len(words) <= 6 and not any(
+                w.casefold() in _DEMONSTRATIVES for w in words)
+            return " ".join(words) if named else None
         org = words[:max(last + 1, head)]
+        if not _capital(org[0]) and "của" in org:
+            return None  # "cơ quan cứu hộ khẩn cấp của Israel" describes, does not name
         return " ".join([org[0][0].upper() + org[0][1:], *org[1:]])
     if not all(_capital(w) for w in words) or len(words) > 5:
         return None
+    while len(words) > 1 and words[0].casefold() in VI_PLACES and not all(
+            w.casefold() in VI_PLACES for w in words[1:]):
+        words = words[1:]  # "hãng thông tấn Syria SANA" → SANA, not "Hàn Quốc" → "Quốc"
     return names.widen(words) or " ".join(words)

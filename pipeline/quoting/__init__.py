@@ -17,9 +17,13 @@ passage, marks included, blanked out, so a cue word inside a quotation is never 
    sentence; an unclosed one runs to the end of the sentence. Single quotes are not quotations.
 2. **Cues**: reporting verbs (said, says, told, tells, added, adding, stressed, claimed, wrote,
    was quoted as telling, reportedly said, …; with auxiliaries and adverbs written before them,
-   "has also said"), ``according to``, and Vietnamese nói, tuyên bố, cho biết, nhấn mạnh, bày tỏ,
-   khẳng định, … plus "Theo X," (= according to X). A verb right after a determiner ("the said
-   deal") or a passive auxiliary ("was told") is not a cue.
+   "has also said"), ``according to``, and Vietnamese nói, tuyên bố, cho biết, cho hay, thông
+   báo, xác nhận, cảnh báo, nhấn mạnh, khẳng định, … plus "Theo X," and a closing ", theo X."
+   (= according to X; not "Theo đó"). A verb right after a determiner ("the said deal") or a
+   passive auxiliary ("was told") is not a cue, nor a Vietnamese one after a noun maker ("lời
+   cảnh báo", "trong thông báo"). Vietnamese viết, chia sẻ, kể lại, nhớ lại, hỏi, trả lời are
+   cues only after a quotation and its speaker; gọi and mô tả only before a quotation (framing);
+   "được cho là", "được dự đoán" report a claim with no speaker.
 3. **Speaker mention** of a cue: the subject before it, within its clause (after the last comma,
    colon or quotation; "As Yury Ushakov, an assistant to …, said" skips the appositive); or,
    with no subject, the noun phrase right after it ("…,” said Stephen Hall, …"); for
@@ -67,7 +71,14 @@ passage, marks included, blanked out, so a cue word inside a quotation is never 
    naming verb (called, dubbed, labeled, branded) needs an object first, so "a pattern called
    “late deciding”" names a term. Their content is never before them: it runs from the verb to
    the clause's last quotation and at most three words more, stopping at punctuation.
-12. **Quote-only paragraphs**: a paragraph opening with a sentence that is only a quotation,
+12. **Vietnamese**: the comma of a trailing quotation follows its closing mark ("“…”, X cho
+   biết hôm qua" is X's quotation); a subject drops its times and bracketed acronyms ("Bộ Y tế
+   (MOH) ngày 3/5 cho biết"), and a relative clause's subject starts after "mà"; a cue after
+   "và" or right after a comma keeps the previous cue's speaker ("Iran cáo buộc … và tuyên bố
+   …"); "X cho biết, <clause>" takes the clause; and a report inside another's content is a
+   quote of its own while the outer one keeps the whole ("Sputnik cho biết, IDF tuyên bố …",
+   "Theo AP, X nói …").
+13. **Quote-only paragraphs**: a paragraph opening with a sentence that is only a quotation,
    with no cue and no quote to continue, is a direct quote of the latest quote's speaker
    mention (the press convention that such a paragraph goes on with the last speaker).
 """

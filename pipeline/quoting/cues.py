@@ -29,6 +29,10 @@ from pipeline.quoting.lexicon import (
     TELL_VERBS,
     TRAILING_JUNK,
     TRAILING_VERBS,
+    VI_AFTER_QUOTE,
+    VI_FRAMING_VERBS,
+    VI_NOUN_BEFORE,
+    VI_SUBJECT_TAIL,
     WORD_RUN,
 )
 from pipeline.quoting.marks import BLANK
@@ -50,6 +54,8 @@ class Cue:
     region: tuple[int, int] | None = None
     as_clause: bool = False  # "As X said, …": the content follows the comma
     framing: bool = False  # a QUOTE_AFTER_VERBS cue: its content is the quotation after it
+    vi: bool = False  # a Vietnamese cue (VI_VERBS, VI_TRAILING_VERBS, "Theo", ", theo X")
+    passive: bool = False  # "được cho là …": a claim with no source
 
 
 
@@ -127,9 +133,25 @@ def _phrase_after(frame: str, start: int) -> tuple[str | None, int]:
     return " ".join(words), end
 
 
-def _subject(frame: str, cue_start: int, floor: int = 0) -> tuple[str | None, int | None, bool]:
-    """``(mention, mention_start, as_clause)`` of the subject before a cue (after ``floor``)."""
+def _vi_subject_end(chunk: str) -> str:
+    """A Vietnamese subject without its trailing times and adverbs ("… ngày 22/4")."""
+    words = chunk.rstrip().split(" ")
+    while words and (words[-1] == "" or (words[-1].casefold() in VI_SUBJECT_TAIL
+                                         and words[-1].islower())
+                     or any(c.isdigit() for c in words[-1])):
+        words.pop()
+    return " ".join(words)
+
+
+def _subject(frame: str, cue_start: int, floor: int = 0,
+             vi: bool = False) -> tuple[str | None, int | None, bool]:
+    """``(mention, mention_start, as_clause)`` of the subject before a cue (after ``floor``);
+    ``vi``: a Vietnamese cue, whose subject may hold an acronym in brackets ("lực lượng phòng
+    vệ Israel (IDF)") and end with a time ("ngày 22/5")."""
     left = BLANK * floor + frame[floor:cue_start]
+    if vi:
+        left = re.sub(r"\([^()]{0,60}\)", lambda m: " " * len(m.group(0)), left)
+        left = _vi_subject_end(left)
     cut = max(left.rfind(c) for c in ",;:()—–" + BLANK)
     chunk = left[cut + 1:]
     base = cut + 1
@@ -143,6 +165,9 @@ def _subject(frame: str, cue_start: int, floor: int = 0) -> tuple[str | None, in
                     chunk, base = last.group(0), last.start()
                 else:
                     chunk, base = before.group(0), before.start()
+    if vi and re.search(r"(?:^|\s)mà\s", chunk):  # "các mục tiêu mà quân đội Israel cáo buộc"
+        relative = list(re.finditer(r"(?:^|\s)mà\s", chunk))[-1]
+        chunk, base = chunk[relative.end():], base + relative.end()
     if not chunk.strip():
         return None, None, False
     as_clause = bool(AS_CLAUSE.match(chunk.strip()))
@@ -177,6 +202,9 @@ def _complement_start(frame: str, cue: Cue, limit: int) -> int | None:
         return None
     if cue.kind == "tell" or cue.inverted:
         return None
+    comma = re.match(r"^\s*,\s*", rest)
+    if cue.vi and comma and len(rest[comma.end():].split()) >= 3:
+        return cue.end + comma.end()  # "Bộ Quốc phòng Syria cho hay, họ đã …"
     words = rest.split()
     if len(words) >= 3 and (words[0].lower() not in CLAUSE_STOP) and \
             not re.match(r"^\s*[,.;:]", rest):
@@ -198,6 +226,16 @@ def find_cues(frame: str, text: str | None = None) -> list[Cue]:
                 and not match.group("according"):
             continue
         verb = match.group("verb") or ""
+        vi_word = match.group("vi") or match.group("vitrail")
+        if vi_word and VI_NOUN_BEFORE.search(frame, max(0, match.start() - 24), match.start()):
+            continue  # "lời cảnh báo", "trong thông báo"
+        vi_framing = match.group("vitrail") in VI_FRAMING_VERBS
+        if match.group("vitrail") and not vi_framing and not VI_AFTER_QUOTE.search(
+                frame, max(0, match.start() - 160), match.start()):
+            continue  # "viết", "chia sẻ" …: only after a quotation and its speaker
+        if vi_framing and BLANK not in re.split(
+                r"[.;!?]", frame[match.end():match.end() + QUOTE_AFTER_REACH], maxsplit=1)[0]:
+            continue
         if verb and verb not in SPEECH_VERBS:
             last_blank = frame.rfind(BLANK, 0, match.start())  # where AFTER_QUOTE can start
             after = (AFTER_QUOTE.match(frame, last_blank, match.start()) if last_blank >= 0
@@ -212,11 +250,14 @@ def find_cues(frame: str, text: str | None = None) -> list[Cue]:
                 continue
         if match.group("theo") and frame[:match.start()].strip(" ,;:"):
             continue  # "Theo X," opens its clause
-        kind = ("according" if match.group("according") else "theo" if match.group("theo")
+        kind = ("according" if match.group("according") or match.group("theoend")
+                else "theo" if match.group("theo")
                 else "tell" if verb in TELL_VERBS or (match.group("quoted") or "").endswith(
                     "telling") else "verb")
+        vi = not (verb or match.group("quoted") or match.group("according"))
         cues.append(Cue(match.start(), match.end(), match.group(0), kind,
-                        framing=bool(verb) and verb not in SPEECH_VERBS and not trailing))
+                        framing=(bool(verb) and verb not in SPEECH_VERBS and not trailing)
+                        or vi_framing, vi=vi, passive=bool(match.group("vipassive"))))
     for i, cue in enumerate(cues):
         _read_cue(frame, cue, cues[i - 1] if i else None)
     return cues
@@ -231,8 +272,18 @@ def _read_cue(frame: str, cue: Cue, previous: Cue | None) -> None:
         cue.outlet = outlet_of(cue.mention)
         cue.as_clause = not frame[:cue.start].strip(" ,")
         return
+    if cue.passive:
+        if previous is not None and previous.kind == "theo" and previous.mention:
+            # "Theo Quỹ Hòa bình Carnegie, Nga được cho là sẽ …": the claim is Carnegie's.
+            cue.mention, cue.outlet = previous.mention, previous.outlet
+        return
     floor = previous.end if previous is not None else 0
-    mention, mention_start, as_clause = _subject(frame, cue.start, floor)
+    if cue.vi and previous is not None and previous.mention and re.fullmatch(
+            r"[\s,]*(?:.*\svà\s*)?", frame[previous.end:cue.start]):
+        # "Iran cáo buộc … và tuyên bố …", "“…”, ông Aswin viết, cho biết thêm rằng …"
+        cue.mention, cue.outlet = previous.mention, previous.outlet
+        return
+    mention, mention_start, as_clause = _subject(frame, cue.start, floor, cue.vi)
     cue.as_clause = as_clause
     if mention is None and cue.text.endswith("ing") and previous is not None:
         cue.mention = previous.mention  # "…, adding, “…”"
@@ -318,18 +369,25 @@ def assign_regions(frame: str, cues: list[Cue], text: str | None = None) -> None
             cue.region = _framing_region(frame, cue, cues[i + 1:])
             continue
         stop = cue.mention_start if cue.mention_start is not None else cue.start
-        trailing = i == 0 and _ends_trailing_quote(frame, text, stop)
+        # Vietnamese puts the comma after the mark: "“…”, X cho biết hôm qua".
+        vi_trailing = cue.vi and cue.mention_start is not None and frame[:stop].rstrip(
+            " ,").endswith(BLANK)
+        trailing = i == 0 and (_ends_trailing_quote(frame, text, stop) or vi_trailing)
         limit = len(frame)
         if i + 1 < len(cues):
             following = cues[i + 1]
             limit = following.start
-            if following.mention_start is not None and following.mention_start > cue.end:
+            if following.mention_start is not None and following.mention_start > cue.end \
+                    and not (cue.vi and following.vi
+                             and not frame[cue.end:following.mention_start].strip(" ,")):
                 limit = min(limit, following.mention_start)
         start = _complement_start(frame, cue, limit)
         if start is not None:
             end = end_of_text
             for later in cues[i + 1:]:
                 stop = later.mention_start if later.mention_start is not None else later.start
+                if cue.vi and later.vi and (stop == start or cue.kind == "theo"):
+                    continue  # nested: "Sputnik cho biết, IDF tuyên bố …", "Theo AP, X nói …"
                 if stop > start and not later.as_clause:
                     end = min(end, stop)
                     break

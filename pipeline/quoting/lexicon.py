@@ -48,7 +48,24 @@ NO_TRAILING = {"accused", "accuses", "denied", "denies", "demanded", "demands", 
                "thinks", "suggested", "suggests", "cáo buộc"}
 TELL_VERBS = {"told", "tells", "tell", "telling"}
 VI_VERBS = ["tuyên bố", "cho biết", "nhấn mạnh", "bày tỏ", "khẳng định", "phát biểu",
-            "cho rằng", "tiết lộ", "nhận định", "cáo buộc", "nói"]
+            "cho rằng", "tiết lộ", "nhận định", "cáo buộc", "nói", "thông báo", "cho hay",
+            "xác nhận", "cảnh báo", "thừa nhận", "đưa tin", "kêu gọi", "khuyến cáo", "ước tính",
+            "dự đoán", "chỉ ra", "đính chính", "nhắc nhở"]
+#: Vietnamese verbs that are cues only right after a quotation and its speaker
+#: ("“…”, ông Sheynin nhớ lại"): elsewhere they are not about speech ("viết sách", "chia sẻ
+#: hình ảnh", "hỏi đường").
+VI_TRAILING_VERBS = ["viết", "chia sẻ", "kể lại", "nhớ lại", "hỏi", "trả lời"]
+#: Vietnamese framing verbs: cues only when a quotation follows in their clause ("gọi vụ việc
+#: là “thảm họa”", "mô tả cảnh tượng giống như “vùng chiến sự”").
+VI_FRAMING_VERBS = ["gọi", "mô tả"]
+#: Passive reports, a claim without a source ("được cho là rơi xuống độ sâu 700 mét").
+VI_PASSIVE = ["được cho là", "được dự đoán", "được dự báo", "được ước tính"]
+#: Words right before a Vietnamese cue word that make it a noun ("lời cảnh báo", "các cam kết",
+#: "trong thông báo"), and what may stand between a quotation and a trailing-only verb (a
+#: comma and its speaker, with an appositive).
+VI_NOUN_BEFORE = re.compile(r"(?:^|\s)(?:các|những|một|lời|bản|sự|về|của|trong|theo|tên|"
+                            r"thông điệp|bức|cuộc|câu)\s*$", re.IGNORECASE)
+VI_AFTER_QUOTE = re.compile(BLANK + r"\s*,[^" + BLANK + r".;!?]{1,150}$")
 AUX = (r"(?:(?:has|have|had|would|will|also|later|then|reportedly|previously|recently|once|"
        r"again|publicly|repeatedly|further|first|đã|cũng|vừa|từng|sẽ|đang|còn)\s+){0,3}")
 PHASE = r"(?:(?:began|begins|started|starts|continued|continues|went on)\s+to\s+)?"
@@ -57,10 +74,14 @@ _VERB_ALT = "|".join(sorted({*SPEECH_VERBS, *TRAILING_VERBS, *QUOTE_AFTER_VERBS}
 #: What may stand between a quotation and a trailing-only verb: nothing, or a short subject.
 AFTER_QUOTE = re.compile(BLANK + r"\s*(?:[^\s" + BLANK + r",.;:]+\s+){0,4}$")
 _VI_ALT = "|".join(sorted(VI_VERBS, key=len, reverse=True))
+_VI_TRAIL_ALT = "|".join(sorted([*VI_TRAILING_VERBS, *VI_FRAMING_VERBS], key=len, reverse=True))
+_VI_PASSIVE_ALT = "|".join(VI_PASSIVE)
 CUE = re.compile(
     rf"(?<![\w-]){AUX}{PHASE}{AUX}(?:(?P<quoted>(?:was|were|is) quoted as (?:telling|saying))"
-    rf"|(?P<verb>{_VERB_ALT})|(?P<vi>{_VI_ALT})"
-    r"|(?P<according>[Aa]ccording to)|(?P<theo>(?<![^\s,;:(])Theo))(?![\w-])"
+    rf"|(?P<vipassive>{_VI_PASSIVE_ALT})|(?P<verb>{_VERB_ALT})|(?P<vi>{_VI_ALT})"
+    rf"|(?P<vitrail>{_VI_TRAIL_ALT})"
+    r"|(?P<according>[Aa]ccording to)|(?P<theo>(?<![^\s,;:(])Theo(?!\s+(?:đó|đấy)(?!\w)))"
+    r"|(?P<theoend>(?<=,\s)theo(?=\s+[^,;.!?]{1,60}?\s*[.;!?]?\s*$)))(?![\w-])"
 )
 #: A word of every cue CUE can match (its first, or "quoted"). A cue starts where no word
 #: character or hyphen precedes it, and its words are separated by spaces, so such a word is a
@@ -68,8 +89,9 @@ CUE = re.compile(
 WORD_RUN = re.compile(r"[\w-]+")
 CUE_HEADS = frozenset(
     [phrase.split(" ")[0] for phrase in [*SPEECH_VERBS, *TRAILING_VERBS, *QUOTE_AFTER_VERBS,
-                                         *VI_VERBS]]
-    + ["According", "according", "Theo", "quoted"])
+                                         *VI_VERBS, *VI_TRAILING_VERBS, *VI_FRAMING_VERBS,
+                                         *VI_PASSIVE]]
+    + ["According", "according", "Theo", "theo", "quoted"])
 assert all(WORD_RUN.fullmatch(head) for head in CUE_HEADS)
 NOUN_BEFORE = re.compile(
     r"(?:^|\s)(?:the|a|an|his|her|its|their|this|these|those|such|our|your|my|is|was|were|are|"
@@ -99,4 +121,12 @@ TRAILING_JUNK = re.compile(r"(?:\s+(?:has|have|had|would|will|also|đã|cũng|v�
 NOT_ADVERBS = {"daily", "weekly", "monthly", "quarterly", "family", "ally", "rally", "assembly",
                "supply", "italy", "july"}
 CAPITALISED = re.compile(r"^[A-ZÀ-ỸĐ][\w’'.\u2024-]*$")  # \u2024: a hidden abbreviation dot
+#: Lower-case words that end a Vietnamese subject without being part of it: times and
+#: adverbs ("Tư lệnh … Yudo Margono ngày 22/4", "Mỹ thường xuyên", "Tehran trước đó").
+VI_SUBJECT_TAIL = {
+    "ngày", "hôm", "hồi", "tối", "sáng", "chiều", "đêm", "trưa", "qua", "nay", "mới", "đây",
+    "gần", "trước", "sau", "đó", "nhiều", "lần", "thường", "xuyên", "cũng", "đã", "vừa", "từng",
+    "lại", "luôn", "vẫn", "còn", "sẽ", "đang", "đều", "tuần", "tháng", "năm", "cuối", "đầu",
+    "sớm", "thêm", "liên", "tục", "công", "khai", "chính", "thức",
+}
 NAME_PARTICLE = {"al-", "bin", "de", "van", "von", "of", "la", "le", "da", "di", "the"}

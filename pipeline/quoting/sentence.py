@@ -59,7 +59,8 @@ def read_sentence(text: str, params: QuoteParams) -> tuple[list[Found], list[tup
         cue.cited = cue.cited.replace(DOT, ".") if cue.cited else None
         cue.outlet = cue.outlet.replace(DOT, ".") if cue.outlet else None
     assign_regions(frame, cues, text)
-    person_cues = [c for c in cues if c.outlet is None] or cues
+    # A Vietnamese outlet's cue keeps its own quote: "Sputnik cho biết, IDF tuyên bố …" (nested).
+    person_cues = [c for c in cues if c.outlet is None or c.vi] or cues
     sentence_cited = next((c.cited or c.outlet for c in cues if c.cited or c.outlet), None)
     claimed: dict[int, Cue] = {}
     for n, (start, end, _) in enumerate(spans):
@@ -96,7 +97,8 @@ def read_sentence(text: str, params: QuoteParams) -> tuple[list[Found], list[tup
             direct = quoted >= 0.5 * len(text[start:q_end].split())
             found.append(Found(start, q_end, text[start:q_end].rstrip(" ,"), direct, cue.text,
                                cue.mention, cited))
-        elif params.indirect and cue.mention and len(text[start:end].split()) >= 3:
+        elif params.indirect and (cue.mention or cue.passive) and len(
+                text[start:end].split()) >= 3:
             found.append(Found(start, end, text[start:end], False, cue.text, cue.mention,
                                cited))
     if not found and not any(c.region for c in cues) and spans:
