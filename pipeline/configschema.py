@@ -237,6 +237,11 @@ class TraceConfig(Section):
         0.85, ge=-2, le=2,
         description="Lower cosine enough for two quotes whose sentences are aligned "
         "(align stage); guards against aligned sentences that hold different quotes.")
+    same_document_min_similarity: float = Field(
+        0.95, ge=-2, le=2,
+        description="Cosine two quotes of one document need to be one statement: within an "
+        "article, one speaker's successive remarks share topic and wording, so only a "
+        "near-verbatim repeat (a standfirst restating the body) counts.")
 
 
 class ExecutorConfig(Section):

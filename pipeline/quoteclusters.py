@@ -84,6 +84,8 @@ class TraceParams:
     min_similarity: float
     #: Lower cosine enough for two quotes whose sentences are aligned.
     aligned_min_similarity: float
+    #: Cosine two quotes of one document need (None: the same as any two quotes).
+    same_document_min_similarity: float | None = None
     #: Canonical speaker → language (the whole table, see :func:`speaker_languages`).
     languages: Mapping[str, str] = field(default_factory=speaker_languages)
 
@@ -179,10 +181,12 @@ class SpeakerUnionFind:
 
 
 def cluster_quotes(quotes: pd.DataFrame, vectors: np.ndarray, alignments: pd.DataFrame,
-                   min_similarity: float, aligned_min_similarity: float) -> list[list[int]]:
-    """Rows of ``quotes`` (quote_id, speaker, sent_ids, optionally speaker_mention;
+                   min_similarity: float, aligned_min_similarity: float,
+                   same_document_min_similarity: float | None = None) -> list[list[int]]:
+    """Rows of ``quotes`` (quote_id, speaker, sent_ids, optionally speaker_mention and doc_id;
     ``vectors``: one unit row each) grouped into clusters (each sorted by quote id), in order of
-    smallest quote id."""
+    smallest quote id. Two quotes of one document link only from
+    ``same_document_min_similarity`` on (when given)."""
     n = len(quotes)
     speakers = link_keys(quotes)
     quote_ids = quotes["quote_id"].tolist()
@@ -190,6 +194,11 @@ def cluster_quotes(quotes: pd.DataFrame, vectors: np.ndarray, alignments: pd.Dat
         return []
     rows, cols, sims = linked_pairs(vectors, list(aligned_pairs(quotes, alignments)),
                                     min_similarity, aligned_min_similarity, speakers)
+    if same_document_min_similarity is not None and "doc_id" in quotes and len(rows):
+        _, doc = np.unique(quotes["doc_id"].to_numpy(dtype=object), return_inverse=True)
+        doc = doc.reshape(-1)
+        keep = (doc[rows] != doc[cols]) | (sims >= same_document_min_similarity)
+        rows, cols, sims = rows[keep], cols[keep], sims[keep]
     # Strongest link first, then by the two quote ids (a stable sort: ties keep link order).
     _, rank = np.unique(np.array(quote_ids, dtype=object), return_inverse=True)
     rank = rank.reshape(-1)
@@ -298,7 +307,7 @@ def trace_quotes(quotes: pd.DataFrame, sentences: pd.DataFrame, alignments: pd.D
     if advance:
         advance()
     groups = cluster_quotes(quotes, vectors, alignments, params.min_similarity,
-                            params.aligned_min_similarity)
+                            params.aligned_min_similarity, params.same_document_min_similarity)
     del vectors
     drifts = cluster_drifts(embed, forms, groups)
     if advance:

@@ -113,6 +113,20 @@ def test_cluster_quotes_strongest_link_wins() -> None:
     assert cluster_quotes(quotes.iloc[:0], vectors[:0], aligned, 0.9, 0.5) == []
 
 
+def test_quotes_of_one_document_need_the_same_document_similarity() -> None:
+    # One speaker's two remarks in one article (cosine 0.92) are two statements; the same
+    # remark in another outlet (cosine 0.92) is one, and so is a near-verbatim repeat.
+    quotes = pd.DataFrame({"quote_id": ["a", "b", "c", "d"], "doc_id": ["x", "x", "y", "x"],
+                           "speaker": ["P", "P", "P", "P"],
+                           "sent_ids": [["s1"], ["s2"], ["s3"], ["s4"]]})
+    vectors = unit([1.0, 0.0, 0.0], [0.92, 0.392, 0.0], [0.92, 0.0, 0.392],
+                   [0.2, 0.0, 0.98])
+    links = alignments()
+    assert cluster_quotes(quotes, vectors, links, 0.9, 0.5) == [[0, 1, 2], [3]]
+    assert cluster_quotes(quotes, vectors, links, 0.9, 0.5, 0.95) == [[0, 2], [1], [3]]
+    assert cluster_quotes(quotes, vectors, links, 0.9, 0.5, 0.9) == [[0, 1, 2], [3]]
+
+
 def test_majority_speaker() -> None:
     assert majority_speaker(["B", "A", None, "B"]) == "B"
     assert majority_speaker(["B", "A"]) == "A"  # a tie: alphabetical

@@ -46,6 +46,7 @@ class Trace(Stage):
         return TraceParams(
             min_similarity=config.min_similarity,
             aligned_min_similarity=config.aligned_min_similarity,
+            same_document_min_similarity=config.same_document_min_similarity,
             languages=speaker_languages(self.job.attribute.speaker_languages))
 
     def run(self, tables: Tables, context: StageContext) -> Tables:
