@@ -135,3 +135,71 @@ def test_model_settings_and_errors(tmp_path):
     garbage.write_bytes(b"not a model")
     with pytest.raises(ModelUnavailableError, match=r"garbage\.crfsuite"):
         load_tagger(str(garbage))
+
+
+CRAWL = ("Clinton questioned what kind of person gets up at 3 a.m. to send angry tweets.\n\n"
+         "Trump tweeted in the early morning hours that Machado was “disgusting” and “a con” "
+         "and encouraged Americans to check out her past.\n")
+
+
+def stage_quotes(model: str) -> tuple[list[dict], dict]:
+    from pipeline.stages.clean import Clean
+    from pipeline.stages.detect import Detect
+    from pipeline.stages.quotes import Quotes
+    from pipeline.stages.segment import Segment
+    from tests.conftest import run_on_texts
+
+    tables, context = run_on_texts({"d": CRAWL}, (Clean, Segment, Detect, Quotes),
+                                   quotes={"model": model}, detect={"languages": ["en"]})
+    return tables["quotes"].to_dict("records"), context.stats
+
+
+@pytest.mark.skipif(not DEFAULT_MODEL.is_file(), reason="the shipped quote model is absent")
+def test_the_stage_reads_english_with_the_shipped_model():
+    learned, stats = stage_quotes("auto")
+    rules, _ = stage_quotes("rules")
+    assert "notice" not in stats
+    trump = [q for q in learned if q["speaker_mention"] == "Trump"]
+    # The rules run the content on through "and encouraged …"; the tagger ends it at the
+    # reported claim, as PolNeAR's annotators do.
+    assert any("Machado was" in q["text"] and "encouraged" not in q["text"] for q in trump)
+    assert any("encouraged" in q["text"] for q in rules)
+
+
+def test_without_a_model_the_stage_says_so_once_and_uses_the_rules(monkeypatch, tmp_path):
+    import pipeline.quoting.learned as learned
+
+    monkeypatch.setattr(learned, "DEFAULT_MODEL", tmp_path / "absent.crfsuite")
+    fallback, stats = stage_quotes("auto")
+    assert "no learned quote model" in stats["notice"]
+    assert "train_quote_model.py" in stats["notice"]
+    rules, _ = stage_quotes("rules")
+    assert fallback == rules
+
+
+def test_the_cache_key_follows_the_model_file(tmp_path):
+    from pipeline.config import parse_config
+    from pipeline.stages.quotes import Quotes
+
+    model = train_tiny_model(tmp_path / "m.crfsuite")
+    job = parse_config({"job": "t", "inputs": ["x"], "quotes": {"model": str(model)}})
+    before = Quotes(job).cache_key({"documents": "d", "sentences": "s"})
+    model.write_bytes(model.read_bytes() + b"\0")
+    assert Quotes(job).cache_key({"documents": "d", "sentences": "s"}) != before
+
+
+def test_a_learned_span_that_opens_with_its_own_source():
+    from pipeline.quoting.learned import _without_source
+    from pipeline.quoting.sentence import Found
+
+    text = ("the Iranian president reportedly said, “Our positions are closer.” "
+            "the head of the Kremlin during a meeting")
+    quoting = Found(0, 66, text[:66], False, "said", "the Iranian president", None, [0])
+    kept = _without_source(text, quoting)
+    assert kept is not None and kept.text == "Our positions are closer." and kept.direct
+    assert text[kept.start:kept.end].startswith("“Our")
+    source_only = Found(67, len(text), text[67:], False, "said", "the head of the Kremlin",
+                        None, [0])
+    assert _without_source(text, source_only) is None
+    pronoun = Found(0, 10, "he would go", False, "said", "he", None, [0])
+    assert _without_source(text, pronoun) is pronoun

@@ -366,6 +366,24 @@ def _overlap(a: tuple[int, int], b: tuple[int, int]) -> float:
     return shared / max(1, min(a[1] - a[0], b[1] - b[0])) if shared > 0 else 0.0
 
 
+def _without_source(text_clean: str, quote: Found) -> Found | None:
+    """A learned quote whose span opens with its own source mention (of three words or more):
+    "the Iranian president reportedly said, “Our positions …”" keeps the quotation; "…, said
+    the head of the Kremlin during a meeting …" is the source, not content, and goes."""
+    mention = quote.mention
+    if not mention or len(mention.split()) < 3 or \
+            not quote.text.casefold().startswith(mention.casefold()):
+        return quote
+    body = text_clean[quote.start:quote.end]
+    passages = quote_spans(body)
+    if not passages:
+        return None
+    quote.start += passages[0][0]
+    quote.text = _content_text(body[passages[0][0]:])
+    quote.direct = _is_direct(body[passages[0][0]:])
+    return quote
+
+
 def _overlapping_rule(by_start: list[Found], starts: list[int], start: int, end: int
                       ) -> Found | None:
     """The rule quote overlapping [start, end) most, if it covers half of the shorter span
@@ -417,6 +435,7 @@ def extract_learned(text_clean: str, sentences: Sequence[str], english: Sequence
                 paragraphs[quote.sentences[0]] - paragraphs[previous.sentences[-1]] <= 1:
             quote.mention = previous.mention
         previous = quote
+    learned = [q for q in (_without_source(text_clean, q) for q in learned) if q is not None]
     quotes = kept + learned
     quotes.sort(key=lambda q: (q.start, q.end))
     return quotes
