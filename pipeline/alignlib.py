@@ -72,6 +72,7 @@ class AlignParams:
     merges: bool = True
     merge_gain: float = 0.0
     merge_gain_any: float = 0.02
+    merge_lengths: bool = False
     exact_pair_max: int = 8192
 
 
@@ -345,11 +346,33 @@ def _one_sided(a, b, links, params, best_b, best_margin_a, best_a, best_margin_b
     return out
 
 
+#: Fewest 1-1 links from which a pair's typical length ratio is estimated.
+LENGTH_RATIO_LINKS = 5
+
+
+def _typical_length_ratio(a: SideData, b: SideData, links: list[Link]) -> float | None:
+    """The median log length ratio (b over a) of a pair's 1-1 links: how much longer one
+    language writes the same sentence (Gale & Church's signal, estimated per pair)."""
+    ratios = [np.log(max(b.lengths[j], 1) / max(a.lengths[i], 1))
+              for link in links if len(link.a) == len(link.b) == 1
+              for i, j in [(link.a[0], link.b[0])]]
+    return float(np.median(ratios)) if len(ratios) >= LENGTH_RATIO_LINKS else None
+
+
+def _length_gap(a: SideData, unit_a: tuple[int, ...], b: SideData, unit_b: tuple[int, ...],
+                typical: float) -> float:
+    """How far a unit pair's log length ratio is from the pair's typical one."""
+    length_a = sum(int(a.lengths[i]) for i in unit_a)
+    length_b = sum(int(b.lengths[j]) for j in unit_b)
+    return abs(np.log(max(length_b, 1) / max(length_a, 1)) - typical)
+
+
 def _extend_merges(a: SideData, b: SideData, links: list[Link], params: AlignParams,
                    best_b: np.ndarray, best_a: np.ndarray) -> list[Link]:
     """Grow 1-1 links into 2-1 / 1-2 where an unaligned neighbour's own best match agrees."""
     used_a = {i for link in links for i in link.a}
     used_b = {j for link in links for j in link.b}
+    typical = _typical_length_ratio(a, b, links) if params.merge_lengths else None
     result = []
     for link in links:
         (i,), (j,) = link.a, link.b
@@ -361,7 +384,8 @@ def _extend_merges(a: SideData, b: SideData, links: list[Link], params: AlignPar
         for unit_a, unit_b, agrees in options:
             score = _unit_score(a, unit_a, b, unit_b, params.lexical_weight)
             gain = params.merge_gain if agrees else params.merge_gain_any
-            if score > best.score + gain:
+            if score > best.score + gain and (typical is None or _length_gap(
+                    a, unit_a, b, unit_b, typical) < _length_gap(a, best.a, b, best.b, typical)):
                 best = Link(unit_a, unit_b, score, link.margin * score / link.score)
         used_a.update(best.a)
         used_b.update(best.b)

@@ -203,6 +203,10 @@ class AlignConfig(Section):
         0.02,
         description="Similarity gain a merge must add when the neighbour's best is elsewhere.",
     )
+    merge_lengths: bool = Field(
+        False, description="A comparable pair's 1-2 / 2-1 merge must also bring the two sides' "
+        "length ratio closer to the pair's typical one (the median over its 1-1 links): a "
+        "sentence dropped by the other side does not join its neighbour's link.")
 
 
 class QuotesConfig(Section):

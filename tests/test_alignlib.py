@@ -101,6 +101,27 @@ def test_merge_gain_can_refuse_a_merge() -> None:
     assert {link.kind for link in align_pair(side(a), side(b), strict)} == {"1-1"}
 
 
+def test_merge_lengths_keep_a_merge_the_lengths_support_and_refuse_one_they_do_not() -> None:
+    a, b, order = two_to_one()
+    j = int(np.where(order == 5)[0][0])
+    params = AlignParams(**{**DENSE_ONLY.__dict__, "merge_lengths": True})
+    lengths_a = np.full(len(a), 80, dtype=np.float32)
+    # b's merged sentence is as long as a[5] and a[6] together (b writes 1.2× as long):
+    # the merge brings the pair's length ratio to its typical one.
+    lengths_b = np.full(len(b), 96, dtype=np.float32)
+    lengths_b[j] = 192
+    merged = [link for link in align_pair(side(a, lengths=lengths_a), side(b, lengths=lengths_b),
+                                          params) if link.kind != "1-1"]
+    assert [(link.a, link.b) for link in merged] == [((5, 6), (j,))]
+    # b's sentence is only as long as one of them: a[6] (or a[5]) was dropped, not merged.
+    lengths_b[j] = 96
+    links = align_pair(side(a, lengths=lengths_a), side(b, lengths=lengths_b), params)
+    assert {link.kind for link in links} == {"1-1"}
+    # Without the length check the merge is made on similarity alone.
+    assert any(link.kind == "2-1" for link in align_pair(
+        side(a, lengths=lengths_a), side(b, lengths=lengths_b), DENSE_ONLY))
+
+
 def realistic_noise(n: int, rng: np.random.Generator, common: np.ndarray) -> np.ndarray:
     """Unrelated sentences on one topic: all similarities near 0.8, as e5 gives on news."""
     return unit(common + 0.5 * rng.normal(size=(n, DIM)) / np.sqrt(DIM))
