@@ -44,13 +44,16 @@ def read_spans(path: Path) -> list[tuple[str, list[tuple[int, int]]]]:
     return spans
 
 
-def articles(split_dir: Path, limit: int | None) -> list[tuple[Path, Path]]:
-    """(text, first annotator's .ann) of each annotated article of a split, sorted."""
-    annotations: dict[str, Path] = {}
+def articles(split_dir: Path, limit: int | None, every_annotator: bool = False
+             ) -> list[tuple[Path, Path]]:
+    """(text, .ann) of each annotated article of a split, sorted: the first annotator's, or
+    with ``every_annotator`` one entry per annotator of the article."""
+    annotations: dict[str, list[Path]] = {}
     for path in sorted((split_dir / "attributions").glob("*.ann")):
-        annotations.setdefault(re.sub(r"_[0-9a-f]{4}$", "", path.stem), path)
+        annotations.setdefault(re.sub(r"_[0-9a-f]{4}$", "", path.stem), []).append(path)
     texts = [t for t in sorted((split_dir / "text").glob("*.txt")) if t.stem in annotations]
-    return [(t, annotations[t.stem]) for t in texts][:limit]
+    return [(t, ann) for t in texts[:limit]
+            for ann in (annotations[t.stem] if every_annotator else annotations[t.stem][:1])]
 
 
 def sequences(pairs: list[tuple[Path, Path]]
@@ -64,11 +67,13 @@ def sequences(pairs: list[tuple[Path, Path]]
     from pipeline.quoting.learned import chunk_features, chunks, gold_tags, learn_cue_words
     from pipeline.runner import run_stages
 
-    job = parse_config({"job": "polnear-train", "inputs": [str(t) for t, _ in pairs],
+    job = parse_config({"job": "polnear-train", "inputs": sorted({str(t) for t, _ in pairs}),
                         "translate": {"enabled": False}, "detect": {"languages": ["en"]}})
     tables = run_stages(job, ["ingest", "clean", "segment", "detect"])
     documents, sentences = tables["documents"], tables["sentences"]
-    ann_of = {text.stem: ann for text, ann in pairs}
+    ann_of: dict[str, list[Path]] = {}
+    for text, ann in pairs:
+        ann_of.setdefault(text.stem, []).append(ann)
     by_doc = {doc_id: group.sort_values("idx")["text"].tolist()
               for doc_id, group in sentences.groupby("doc_id")}
     params = QuoteParams()
@@ -79,14 +84,15 @@ def sequences(pairs: list[tuple[Path, Path]]
             continue
         clean = clean_text_of(row)
         raw = row.raw_text
-        spans = read_spans(ann_of[row.doc_id])
         rules = [(q.start, q.end, q.direct) for q in extract_document(
             clean.text, texts, params, document_source(raw, clean.text))]
         positions = sentence_positions(clean.text, texts)
         paragraphs = paragraph_numbers(clean.text, positions)
-        for chunk in chunks(clean.text, positions, texts, paragraphs, [True] * len(texts)):
-            read.append((clean.text, chunk, rules, gold_tags(
-                chunk, spans, lambda a, b, c=clean, r=raw: c.raw_span(a, b, r))))
+        for ann in ann_of[row.doc_id]:
+            spans = read_spans(ann)
+            for chunk in chunks(clean.text, positions, texts, paragraphs, [True] * len(texts)):
+                read.append((clean.text, chunk, rules, gold_tags(
+                    chunk, spans, lambda a, b, c=clean, r=raw: c.raw_span(a, b, r))))
     cue_words = learn_cue_words([([text[a:b] for a, b in chunk.tokens], tags)
                                  for text, chunk, _, tags in read])
     return cue_words, [(chunk_features(text, chunk, rules, cue_words), tags)
@@ -105,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--c2", type=float, default=0.01)
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--limit", type=int, default=None, help="only the first N articles")
+    parser.add_argument("--every-annotator", action="store_true",
+                        help="train on every annotator's file of an article, not the first")
     args = parser.parse_args(argv)
     pairs = []
     for name in args.splits.split(","):
@@ -113,8 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{split}: PolNeAR {name} split not found (text/ and attributions/); "
                   "pass --corpus", file=sys.stderr)
             return 2
-        pairs += articles(split, None)
-    pairs = pairs[:args.limit]
+        pairs += articles(split, args.limit, args.every_annotator)
     started = time.perf_counter()
     cue_words, data = sequences(pairs)
     tokens = sum(len(tags) for _, tags in data)
