@@ -71,6 +71,12 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+for _folder in (ROOT, ROOT / "eval"):  # run as a script from anywhere, or loaded by file path
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
+
+from evaluate_quotes_polnear import match, prf  # noqa: E402  (PolNeAR's matching scheme)
+
 DEFAULT_GOLD = ROOT / "eval" / "vi_attributions_gold.jsonl"
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "vi_news_dantri" / "world"
 WORD = re.compile(r"\w+")
@@ -122,34 +128,6 @@ def build_gold(worksheet: list[dict], corpus: Path) -> list[dict]:
 def token_ids(text: str, start: int, end: int) -> set[int]:
     """Start offsets of the word tokens of ``text`` that begin inside ``[start, end)``."""
     return {m.start() for m in WORD.finditer(text, start, end)}
-
-
-def match(gold: list[set[int]], predicted: list[set[int]], threshold: float = 0.5) -> list[
-        tuple[int, int]]:
-    """One-to-one (gold, predicted) pairs overlapping ≥ threshold of both, best first (the
-    scheme of ``evaluate_quotes_polnear.match``)."""
-    candidates = []
-    for g, gold_tokens in enumerate(gold):
-        for p, tokens in enumerate(predicted):
-            shared = len(gold_tokens & tokens)
-            if shared and shared / len(gold_tokens) >= threshold \
-                    and shared / len(tokens) >= threshold:
-                candidates.append((shared / len(gold_tokens | tokens), g, p))
-    pairs, used_g, used_p = [], set(), set()
-    for _, g, p in sorted(candidates, reverse=True):
-        if g not in used_g and p not in used_p:
-            pairs.append((g, p))
-            used_g.add(g)
-            used_p.add(p)
-    return pairs
-
-
-def prf(n_gold: int, n_pred: int, n_match: int) -> dict[str, float]:
-    precision = n_match / n_pred if n_pred else 0.0
-    recall = n_match / n_gold if n_gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3),
-            "gold": n_gold, "predicted": n_pred, "matched": n_match}
 
 
 def score(gold: list[dict], predicted: list[dict], texts: dict[str, str]) -> tuple[
