@@ -7,10 +7,12 @@ The whole algorithm in one file:
    :data:`MAX_TOKENS` tokens (a longer sentence is cut into windows), the unit the CRF reads.
 2. **Features** (:func:`chunk_features`) of each token: the word, its suffix and shape, the words
    around it, whether it is a quotation mark or inside a quoted passage (:func:`quote_spans`),
-   reporting verbs of the cue lexicon near it (distance buckets to the left and right), its place
-   in the sentence, and what the rules said: inside a rule quote (direct or indirect), its first
-   or last token. So the CRF learns where the rules are right and what they miss (indirect
-   speech after "told … that", "tweeted", mixed quotes) from real annotations.
+   reporting words near it (the cue lexicon's and those learned from the training cues,
+   :func:`learn_cue_words`: distance buckets to the left and right, the nearest one, whether a
+   "that", a comma or a quotation lies between), its place in the sentence, and what the rules
+   said: inside a rule quote (direct or indirect), its first or last token. So the CRF learns
+   where the rules are right and what they miss (indirect speech after "told … that",
+   "tweeted", mixed quotes) from real annotations.
 3. **Tags**: ``B-``/``I-`` of ``C`` (content), ``Q`` (cue), ``S`` (source), or ``O``. Training
    tags come from brat spans (:func:`gold_tags`); a content's tokens inside an inner attribution
    stay content.
@@ -18,6 +20,10 @@ The whole algorithm in one file:
    (through an interrupting "he said"); each content takes the chunk's cue nearest to it and
    the source nearest that cue. A content is direct when quoted words are at least half of its
    words, as the rules decide it.
+5. **Merging with the rules** (:func:`extract_learned`): a content overlapping a rule quote
+   takes its cue and cited source (and its mention when the CRF tagged no source); one with no
+   mention at all goes on the speaker of the quote just before it; a span that opens with its
+   own source keeps only its quotation.
 
 The model is trained from PolNeAR (``eval/train_quote_model.py``); the quotes stage uses it for
 English sentences when its file is present and falls back to the rules (saying so once)
@@ -52,7 +58,6 @@ CUE_WORDS = frozenset(
     word for phrase in (*SPEECH_VERBS, *TRAILING_VERBS, *QUOTE_AFTER_VERBS)
     for word in phrase.split()[:1]) | {"according", "asserted", "contended", "maintained",
                                        "testified", "reiterated", "alleged", "estimated"}
-LABELS = ("C", "Q", "S")
 
 
 @dataclass
