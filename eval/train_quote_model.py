@@ -64,7 +64,13 @@ def sequences(pairs: list[tuple[Path, Path]]
     from pipeline.config import parse_config
     from pipeline.quoting import QuoteParams, document_source, extract_document
     from pipeline.quoting.document import paragraph_numbers, sentence_positions
-    from pipeline.quoting.learned import chunk_features, chunks, gold_tags, learn_cue_words
+    from pipeline.quoting.learned import (
+        RuleSpans,
+        chunk_features,
+        chunks,
+        gold_tags,
+        learn_cue_words,
+    )
     from pipeline.runner import run_stages
 
     job = parse_config({"job": "polnear-train", "inputs": sorted({str(t) for t, _ in pairs}),
@@ -84,8 +90,8 @@ def sequences(pairs: list[tuple[Path, Path]]
             continue
         clean = clean_text_of(row)
         raw = row.raw_text
-        rules = [(q.start, q.end, q.direct) for q in extract_document(
-            clean.text, texts, params, document_source(raw, clean.text))]
+        rules = RuleSpans([(q.start, q.end, q.direct) for q in extract_document(
+            clean.text, texts, params, document_source(raw, clean.text))])
         positions = sentence_positions(clean.text, texts)
         paragraphs = paragraph_numbers(clean.text, positions)
         for ann in ann_of[row.doc_id]:
@@ -95,7 +101,8 @@ def sequences(pairs: list[tuple[Path, Path]]
                     chunk, spans, lambda a, b, c=clean, r=raw: c.raw_span(a, b, r))))
     cue_words = learn_cue_words([([text[a:b] for a, b in chunk.tokens], tags)
                                  for text, chunk, _, tags in read])
-    return cue_words, [(chunk_features(text, chunk, rules, cue_words), tags)
+    return cue_words, [(chunk_features(text, chunk, rules.around(chunk.start, chunk.end),
+                                       cue_words), tags)
                        for text, chunk, rules, tags in read]
 
 

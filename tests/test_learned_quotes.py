@@ -203,3 +203,20 @@ def test_a_learned_span_that_opens_with_its_own_source():
     assert _without_source(text, source_only) is None
     pronoun = Found(0, 10, "he would go", False, "said", "he", None, [0])
     assert _without_source(text, pronoun) is pronoun
+
+
+def test_rule_spans_around_a_chunk_hold_every_span_that_reaches_into_it():
+    import random
+
+    from pipeline.quoting.learned import RuleSpans
+
+    rng = random.Random(5)
+    spans = [(start, start + rng.randint(1, 400), rng.random() < 0.5)
+             for start in (rng.randint(0, 5_000) for _ in range(300))]
+    index = RuleSpans(spans)
+    for _ in range(200):
+        start = rng.randint(0, 5_000)
+        end = start + rng.randint(1, 300)
+        near = set(index.around(start, end))
+        assert {s for s in spans if s[0] < end and s[1] > start} <= near
+        assert all(s[0] < end for s in near)

@@ -33,6 +33,7 @@ otherwise. Vietnamese keeps the rules.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -110,6 +111,24 @@ def chunks(text: str, positions: Sequence[int], sentences: Sequence[str],
         yield current
 
 
+class RuleSpans:
+    """The rules' quotes of a document as ``(start, end, direct)``, sorted, for finding those
+    that reach into a chunk without visiting them all (a long document has thousands)."""
+
+    def __init__(self, spans: Sequence[tuple[int, int, bool]]) -> None:
+        self.spans = sorted(spans)
+        self.starts = [start for start, _, _ in self.spans]
+        self.reach: list[int] = []  # the largest end among the spans up to each one
+        for _, end, _ in self.spans:
+            self.reach.append(max(end, self.reach[-1]) if self.reach else end)
+
+    def around(self, start: int, end: int) -> list[tuple[int, int, bool]]:
+        """The spans that start before ``end`` and may end after ``start``."""
+        first = bisect.bisect_right(self.reach, start)
+        return self.spans[first:bisect.bisect_left(self.starts, end)]
+
+
+@functools.lru_cache(maxsize=65_536)
 def _shape(word: str) -> str:
     shape = re.sub(r"[A-ZÀ-Ỹ]", "X", word)
     shape = re.sub(r"[a-zà-ỹ]", "x", shape)
@@ -414,13 +433,14 @@ def extract_learned(text_clean: str, sentences: Sequence[str], english: Sequence
     neither goes on the speaker of the quote just before it, within the next paragraph."""
     positions = sentence_positions(text_clean, sentences)
     paragraphs = paragraph_numbers(text_clean, positions)
-    rule_spans = sorted((q.start, q.end, q.direct) for q in rules)
+    rule_spans = RuleSpans([(q.start, q.end, q.direct) for q in rules])
     by_start = sorted(rules, key=lambda q: (q.start, q.end))
     starts = [q.start for q in by_start]
     kept = [q for q in rules if not english[q.sentences[0]]]
     learned: list[Found] = []
     for chunk in chunks(text_clean, positions, sentences, paragraphs, english):
-        tags = tagger.tag(chunk_features(text_clean, chunk, rule_spans, tagger.cue_words))
+        tags = tagger.tag(chunk_features(text_clean, chunk, rule_spans.around(
+            chunk.start, chunk.end), tagger.cue_words))
         for item in decode(chunk, tags):
             body = text_clean[item.start:item.end]
             if len(TOKEN_WORD.findall(body)) < 2:
