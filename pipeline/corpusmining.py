@@ -28,12 +28,26 @@ Here, as in LASER / CCMatrix bitext mining, a sentence's neighbourhood is the wh
    connected component of such pairs). Only supported pairs are aligned
    (:mod:`pipeline.stages.align`); documents of different stories share no such links.
 
-Search. Exact, in query blocks: queries and targets are sorted by (date, document), so under a
-date window each block of queries is compared only with the contiguous range of targets inside
-the window (plus undated ones): cost grows with sentences × sentences-per-window, not with the
-square of the corpus. The search itself runs in float32; each kept candidate is then re-scored in
-float64 and the candidates re-ranked, so margins and links do not depend on the block size or on
-the CPU's SIMD width.
+Search. Exact: a sentence's candidates in a language are exactly its ``candidates`` best
+eligible partners by float64 similarity, ties to the lower id. The search itself runs in float32
+and only prunes: every eligible target within ``2 · SEARCH_TOLERANCE`` of a row's
+``candidates``-th best float32 similarity is re-scored in float64, and the candidates re-ranked,
+so candidates, margins and links do not depend on the block size, on the CPU's SIMD width, or on
+which of the two searches ran:
+
+- **numpy** (any ``lexical_weight``, any date window), in query blocks: queries and targets are
+  sorted by (date, document), so under a date window each block of queries is compared only
+  with the contiguous range of targets inside the window (plus undated ones): cost grows with
+  sentences × sentences-per-window, not with the square of the corpus.
+- **FAISS** (the ``fast`` extra; used for dense similarity, ``lexical_weight: 0``, without a
+  date window): ``IndexFlatIP`` per target language fetches ``candidates + FETCH_EXTRA``
+  neighbours per query, ineligible ones are dropped afterwards, and the rows whose fetched
+  neighbours cannot vouch for the pool (too many ineligible, or near-ties past the last one)
+  are searched again exactly with numpy.
+
+This holds while float32 errors stay under ``SEARCH_TOLERANCE`` (they are about 1e-7 for unit
+vectors) and no row has more than ``MAX_POOL`` targets tied within the tolerance (then the
+float32 order, ties to the lower id, picks which are re-scored).
 """
 
 from __future__ import annotations
@@ -53,6 +67,22 @@ DUPLICATE_TOLERANCE = 1e-6
 #: Most float32 similarities held at once by one query block (rows × target range).
 BLOCK_CELLS = 1 << 24
 MAX_BLOCK_ROWS = 1024
+#: Bound on a float32 similarity's error (unit vectors): targets within twice this of a row's
+#: ``candidates``-th best float32 similarity are re-scored in float64 before ranking.
+SEARCH_TOLERANCE = 1e-4
+#: Float32 candidates kept per row beyond ``candidates`` by the numpy search (the pool's room).
+POOL_EXTRA = 16
+#: Neighbours fetched per query beyond ``candidates`` by the FAISS search, before eligibility
+#: filtering (a query's own document and its outlet's other documents fall out there).
+FETCH_EXTRA = 32
+#: Query rows per FAISS search call.
+FAISS_ROWS = 4096
+#: Pairs per float64 re-scoring call under dense similarity: the gathered float64 rows stay in
+#: cache (four times faster than 8,192 at a time; the same values).
+RESCORE_PAIRS = 1024
+#: Most targets of one row re-scored in float64 (rows of many equal similarities, e.g. exact
+#: zeros of hashing vectors): beyond it the pool keeps the best by (float32 score, id).
+MAX_POOL = 256
 
 
 @dataclass(frozen=True)
@@ -128,15 +158,16 @@ def _sorted_members(corpus: CorpusData, lang: int) -> np.ndarray:
 
 def _ineligible(corpus: CorpusData, queries: np.ndarray, targets: np.ndarray,
                 params: MiningParams) -> np.ndarray:
-    """Boolean (queries × targets): True where a pair may not be linked."""
+    """True where a pair may not be linked, for sentence ids ``queries`` and ``targets`` that
+    broadcast against each other (``q[:, None]`` and ``t[None, :]`` give queries × targets)."""
     qdoc, tdoc = corpus.doc[queries], corpus.doc[targets]
-    mask = qdoc[:, None] == tdoc[None, :]
+    mask = qdoc == tdoc
     if not params.same_outlet:
-        mask |= corpus.outlet[qdoc][:, None] == corpus.outlet[tdoc][None, :]
+        mask |= corpus.outlet[qdoc] == corpus.outlet[tdoc]
     if params.pairs == "same_stem":
-        mask |= corpus.stem[qdoc][:, None] != corpus.stem[tdoc][None, :]
+        mask |= corpus.stem[qdoc] != corpus.stem[tdoc]
     if params.date_window_days is not None:
-        gap = np.abs(corpus.day[qdoc][:, None] - corpus.day[tdoc][None, :])
+        gap = np.abs(corpus.day[qdoc] - corpus.day[tdoc])
         with np.errstate(invalid="ignore"):
             mask |= gap > params.date_window_days  # NaN (undated) compares False: allowed
     return mask
@@ -170,19 +201,126 @@ def _query_blocks(query_days: np.ndarray, target_days: np.ndarray, window: float
     return blocks
 
 
-def _top_rows(values: np.ndarray, count: int) -> np.ndarray:
-    """Column indices of the ``count`` largest finite entries per row (unordered); -1 pads."""
-    count = min(count, values.shape[1])
-    if count == 0:
-        return np.full((values.shape[0], 0), -1, dtype=np.int64)
-    part = np.argpartition(values, values.shape[1] - count, axis=1)[:, -count:]
-    part = part.astype(np.int64)
-    part[~np.isfinite(np.take_along_axis(values, part, axis=1))] = -1
-    return part
+def _floor(values: np.ndarray, count: int, tolerance: float) -> np.ndarray:
+    """Per row, the pool's floor: the ``count``-th largest value less ``2 · tolerance``; -inf
+    where a row has fewer than ``count`` finite values (then every finite one is in the pool)."""
+    if values.shape[1] < count:
+        return np.full(len(values), -np.inf)
+    kth = -np.partition(-values, count - 1, axis=1)[:, count - 1]
+    return np.where(np.isfinite(kth), kth - 2 * tolerance, -np.inf)
 
 
-def search(corpus: CorpusData, params: MiningParams, progress=None) -> Neighbours:
-    """Every sentence's ``candidates`` best eligible partners in each language (module doc)."""
+class _Searcher:
+    """The search of one target language: the pool of every query row, that is, its eligible
+    targets whose float32 similarity reaches :func:`_floor` (module doc, Search)."""
+
+    def __init__(self, corpus: CorpusData, params: MiningParams, lexical32: sparse.csr_matrix,
+                 targets: np.ndarray, tolerance: float):
+        self.corpus, self.params, self.lexical32 = corpus, params, lexical32
+        self.targets, self.tolerance = targets, tolerance
+        weight = params.lexical_weight
+        self.lexical_t = lexical32[targets].T.tocsr() if weight else None
+
+    def scores(self, q: np.ndarray, span: np.ndarray) -> np.ndarray:
+        """float32 similarities (queries × ``targets[span]``), ineligible pairs -inf."""
+        corpus, weight = self.corpus, self.params.lexical_weight
+        t = self.targets[span]
+        block = corpus.embeddings[q] @ corpus.embeddings[t].T
+        if weight:
+            lexical = (self.lexical32[q] @ self.lexical_t[:, span]).toarray()
+            block = (1.0 - weight) * block + weight * lexical
+        block[_ineligible(corpus, q[:, None], t[None, :], self.params)] = -np.inf
+        return block
+
+    def exact(self, q: np.ndarray, span: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pools of the queries ``q`` against ``targets[span]``: (row, target id) pairs."""
+        count = self.params.candidates
+        block = self.scores(q, span)
+        width = min(count + POOL_EXTRA, block.shape[1])
+        if width < block.shape[1]:
+            part = np.argpartition(block, block.shape[1] - width, axis=1)[:, -width:]
+            values = np.take_along_axis(block, part, axis=1)
+        else:
+            part = np.broadcast_to(np.arange(width), block.shape)
+            values = block
+        floor = _floor(values, count, self.tolerance)
+        whole = width == block.shape[1]
+        # rows whose partition's weakest value is under the floor hold their whole pool in it
+        if whole:
+            held = np.full(len(q), True)
+        else:  # (a weakest value of -inf: the row has no other eligible target)
+            weakest = values.min(axis=1)
+            held = (weakest < floor) | (weakest == -np.inf)
+        keep = held[:, None] & np.isfinite(values) & (values >= floor[:, None])
+        rows, cols = np.nonzero(keep)
+        rows, cols = [rows], [part[rows, cols]]
+        for row in np.flatnonzero(~held):  # near-ties past the partition: scan the whole row
+            line = block[row]
+            found = np.flatnonzero(np.isfinite(line) & (line >= floor[row]))
+            most = max(MAX_POOL, count + POOL_EXTRA)
+            if len(found) > most:
+                found = found[np.lexsort((found, -line[found]))[:most]]
+            rows.append(np.full(len(found), row))
+            cols.append(found)
+        return np.concatenate(rows), self.targets[span[np.concatenate(cols)]]
+
+    def exact_rows(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`exact` against every target, in blocks of at most ``BLOCK_CELLS``."""
+        span = np.arange(len(self.targets))
+        step = max(1, min(MAX_BLOCK_ROWS, BLOCK_CELLS // max(len(span), 1)))
+        rows, ids = [], []
+        for start in range(0, len(q), step):
+            r, t = self.exact(q[start:start + step], span)
+            rows.append(r + start)
+            ids.append(t)
+        return np.concatenate(rows), np.concatenate(ids)
+
+
+def _faiss_pools(searcher: _Searcher, index, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pools of the queries ``q`` from a FAISS index over every target (dense similarity, no
+    date window); rows the fetched neighbours cannot vouch for go to :meth:`_Searcher.exact`."""
+    corpus, count, targets = searcher.corpus, searcher.params.candidates, searcher.targets
+    fetch = min(count + FETCH_EXTRA, len(targets))
+    raw, found = index.search(np.ascontiguousarray(corpus.embeddings[q], dtype=np.float32),
+                              fetch)
+    ids = targets[np.where(found >= 0, found, 0)]
+    values = np.where((found < 0) | _ineligible(corpus, q[:, None], ids, searcher.params),
+                      -np.inf, raw)
+    floor = _floor(values, count, searcher.tolerance)
+    # every target not fetched scores at most the last fetched one
+    held = (np.full(len(q), True) if fetch == len(targets) else raw[:, -1] < floor)
+    keep = held[:, None] & np.isfinite(values) & (values >= floor[:, None])
+    rows, cols = np.nonzero(keep)
+    again = np.flatnonzero(~held)
+    if len(again) == 0:
+        return rows, ids[rows, cols]
+    more_rows, more_ids = searcher.exact_rows(q[again])
+    return (np.concatenate([rows, again[more_rows]]),
+            np.concatenate([ids[rows, cols], more_ids]))
+
+
+def _load_faiss(backend: str):
+    if backend == "numpy":
+        return None
+    try:
+        import faiss
+    except ImportError:
+        if backend == "faiss":
+            raise ImportError("search(backend='faiss') needs faiss: pip install 'quotetrace[fast]'"
+                              " (or pip install faiss-cpu)") from None
+        return None
+    return faiss
+
+
+def search(corpus: CorpusData, params: MiningParams, progress=None,
+           backend: str = "auto") -> Neighbours:
+    """Every sentence's ``candidates`` best eligible partners in each language (module doc).
+
+    ``backend``: ``auto`` (FAISS where it applies and is installed, else numpy), ``numpy`` or
+    ``faiss``; all give the same neighbours.
+    """
+    if backend not in ("auto", "numpy", "faiss"):
+        raise ValueError(f"backend must be auto, numpy or faiss, not {backend!r}")
     n, languages = len(corpus), int(corpus.lang.max()) + 1 if len(corpus.lang) else 0
     count = params.candidates
     index = np.full((n, languages, count), -1, dtype=np.int64)
@@ -190,39 +328,64 @@ def search(corpus: CorpusData, params: MiningParams, progress=None) -> Neighbour
     members = [_sorted_members(corpus, lang) for lang in range(languages)]
     weight = params.lexical_weight
     lexical32 = corpus.lexical.astype(np.float32, copy=False)
+    dense_only = weight == 0 and params.date_window_days is None
+    if backend == "faiss" and not dense_only:
+        raise ValueError("the faiss backend searches dense similarity without a date window "
+                         "(lexical_weight: 0, date_window_days unset); use auto or numpy")
+    faiss = _load_faiss(backend) if dense_only and count else None
+    # float32 error grows with the vectors' norms (1 for the unit rows embedders give)
+    norm = max((float(np.einsum("ij,ij->i", rows, rows).max(initial=0.0))
+                for rows in np.array_split(corpus.embeddings, max(1, n // 65536 + 1))),
+               default=0.0)
+    tolerance = SEARCH_TOLERANCE * max(1.0, norm)
     for target_lang in range(languages):
         targets = members[target_lang]
-        if len(targets) == 0:
+        if len(targets) == 0 or count == 0:
             continue
+        searcher = _Searcher(corpus, params, lexical32, targets, tolerance)
+        faiss_index = None
+        if faiss is not None:
+            faiss_index = faiss.IndexFlatIP(corpus.embeddings.shape[1])
+            faiss_index.add(np.ascontiguousarray(corpus.embeddings[targets], dtype=np.float32))
         target_days = corpus.day[corpus.doc[targets]]
-        target_lexical_t = lexical32[targets].T.tocsr() if weight else None
         for query_lang in range(languages):
             if params.pairs == "cross_language" and query_lang == target_lang:
                 continue
             queries = members[query_lang]
-            query_days = corpus.day[corpus.doc[queries]]
-            for rows, span in _query_blocks(query_days, target_days, params.date_window_days):
-                q, t = queries[rows], targets[span]
-                block = corpus.embeddings[q] @ corpus.embeddings[t].T
-                if weight:
-                    lexical = (lexical32[q] @ target_lexical_t[:, span]).toarray()
-                    block = (1.0 - weight) * block + weight * lexical
-                block[_ineligible(corpus, q, t, params)] = -np.inf
-                top = _top_rows(block, count)
-                found = top >= 0
-                qi = np.repeat(q, top.shape[1])[found.ravel()]
-                ti = t[top[found]]
-                values = np.full(top.shape, -np.inf)
-                values[found] = pair_scores(corpus, qi, ti, weight)
-                ids = np.where(found, t[np.where(found, top, 0)], -1)
-                order = np.lexsort((np.where(found, ids, np.iinfo(np.int64).max), -values),
-                                   axis=1)
-                width = top.shape[1]
-                index[q, target_lang, :width] = np.take_along_axis(ids, order, axis=1)
-                score[q, target_lang, :width] = np.take_along_axis(values, order, axis=1)
+            if faiss_index is not None:
+                blocks = [(np.arange(start, min(start + FAISS_ROWS, len(queries))), None)
+                          for start in range(0, len(queries), FAISS_ROWS)]
+            else:
+                query_days = corpus.day[corpus.doc[queries]]
+                blocks = _query_blocks(query_days, target_days, params.date_window_days)
+            for rows, span in blocks:
+                q = queries[rows]
+                if faiss_index is not None:
+                    pool_rows, pool_ids = _faiss_pools(searcher, faiss_index, q)
+                else:
+                    pool_rows, pool_ids = searcher.exact(q, span)
+                _rank(corpus, q[pool_rows], pool_ids, weight, count,
+                      index[:, target_lang], score[:, target_lang])
                 if progress is not None:
                     progress(len(rows))
     return Neighbours(index, score, neighbourhood_means(score, params.k))
+
+
+def _rank(corpus: CorpusData, queries: np.ndarray, ids: np.ndarray, weight: float, count: int,
+          index: np.ndarray, score: np.ndarray) -> None:
+    """Re-score the pools' (query, target) pairs in float64 and write each query's ``count``
+    best, by (-score, id), into ``index`` and ``score`` (sentences × slots)."""
+    step = RESCORE_PAIRS if weight == 0 else max(len(queries), 1)
+    values = np.concatenate([np.zeros(0)] + [
+        pair_scores(corpus, queries[start:start + step], ids[start:start + step], weight)
+        for start in range(0, len(queries), step)])
+    order = np.lexsort((ids, -values, queries))
+    queries, ids, values = queries[order], ids[order], values[order]
+    first = np.searchsorted(queries, queries)  # queries sorted: each one's first position
+    slot = np.arange(len(queries)) - first
+    keep = slot < count
+    index[queries[keep], slot[keep]] = ids[keep]
+    score[queries[keep], slot[keep]] = values[keep]
 
 
 def neighbourhood_means(score: np.ndarray, k: int) -> np.ndarray:

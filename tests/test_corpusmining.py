@@ -139,3 +139,57 @@ def test_empty_and_one_language_corpora() -> None:
     corpus = corpus_of(stories(count=2), lang=[0, 0, 0, 0])
     params = MiningParams(**{**DENSE.__dict__, "pairs": "cross_language"})
     assert mutual_links(corpus, search(corpus, params), 1.0) == []
+
+
+def crawl(seed: int = 7, documents: int = 40) -> CorpusData:
+    """A small random crawl: stories in two languages, outlets shared by several documents,
+    verbatim copies (exact ties)."""
+    rng = np.random.default_rng(seed)
+    docs = []
+    for d in range(documents):  # stories of 4 documents
+        topic = np.random.default_rng(d // 4).normal(size=DIM)
+        size = int(rng.integers(3, 12))
+        docs.append(unit(topic * 0.7 + rng.normal(size=(size, DIM))))
+    for d in range(1, documents, 5):  # republished sentences: equal vectors in other documents
+        docs[d][0] = docs[d - 1][0]
+        docs[(d + 7) % documents][-1] = docs[d - 1][0]
+    return corpus_of(docs, outlet=rng.integers(0, 9, documents),
+                     lang=np.arange(documents) % 2)
+
+
+@pytest.mark.parametrize("pairs", ["cross_document", "cross_language"])
+def test_faiss_and_numpy_searches_find_the_same_candidates(
+        monkeypatch: pytest.MonkeyPatch, pairs: str) -> None:
+    corpus = crawl()
+    params = MiningParams(**{**DENSE.__dict__, "pairs": pairs, "candidates": 12})
+    numpy_found = search(corpus, params, backend="numpy")
+    assert (numpy_found.index >= 0).sum() > len(corpus)
+    links = mutual_links(corpus, numpy_found, 1.0)
+    assert links
+
+    def same(found) -> None:
+        assert np.array_equal(found.index, numpy_found.index)
+        assert np.array_equal(np.round(found.score, 9), np.round(numpy_found.score, 9))
+        assert mutual_links(corpus, found, 1.0) == links
+
+    monkeypatch.setattr(corpusmining, "MAX_BLOCK_ROWS", 7)
+    monkeypatch.setattr(corpusmining, "POOL_EXTRA", 1)
+    same(search(corpus, params, backend="numpy"))
+    with monkeypatch.context() as wide:  # pools past the partition: whole rows scanned
+        wide.setattr(corpusmining, "SEARCH_TOLERANCE", 0.02)
+        same(search(corpus, params, backend="numpy"))
+    pytest.importorskip("faiss")
+    same(search(corpus, params, backend="faiss"))
+    same(search(corpus, params))  # auto: faiss for dense similarity without a window
+    monkeypatch.setattr(corpusmining, "FETCH_EXTRA", 2)  # most rows fetch too few: exact rows
+    monkeypatch.setattr(corpusmining, "FAISS_ROWS", 5)
+    same(search(corpus, params, backend="faiss"))
+
+
+def test_faiss_backend_needs_dense_similarity_without_a_window() -> None:
+    corpus = crawl(documents=8)
+    with pytest.raises(ValueError, match="backend"):
+        search(corpus, DENSE, backend="annoy")
+    for key, value in (("lexical_weight", 0.2), ("date_window_days", 7)):
+        with pytest.raises(ValueError, match="dense"):
+            search(corpus, MiningParams(**{**DENSE.__dict__, key: value}), backend="faiss")
