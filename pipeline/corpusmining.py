@@ -448,24 +448,40 @@ def mutual_links(corpus: CorpusData, neighbours: Neighbours, min_margin: float,
     cols, values = neighbours.index[found], margin[found]
     scores, copies = neighbours.score[found], copy[found]
     # Best candidate of every sentence in every other document: highest margin, then the
-    # higher similarity (slots are ordered by it), then the lower id.
-    order = np.lexsort((cols, -scores, -values, corpus.doc[cols], rows))
-    rows, cols, values = rows[order], cols[order], values[order]
+    # higher similarity (slots are ordered by it), then the lower id. Grouped by one integer
+    # key (sentence, document), not sorted on the floats: the best is found by group maxima.
+    documents = np.int64(len(corpus.outlet))
+    group = rows * documents + corpus.doc[cols]
+    order = np.argsort(group, kind="stable")  # rows come sorted: runs of one row each
+    group, rows, cols, values = group[order], rows[order], cols[order], values[order]
     scores, copies = scores[order], copies[order]
-    first = np.ones(len(rows), dtype=bool)
-    first[1:] = (rows[1:] != rows[:-1]) | (corpus.doc[cols[1:]] != corpus.doc[cols[:-1]])
-    rows, cols, values = rows[first], cols[first], values[first]
-    scores, copies = scores[first], copies[first]
+    start = np.ones(len(group), dtype=bool)
+    start[1:] = group[1:] != group[:-1]
+    starts = np.flatnonzero(start)
+    member = np.cumsum(start) - 1  # each candidate's group number
+    best = values == np.maximum.reduceat(values, starts)[member]
+    best &= scores == np.maximum.reduceat(np.where(best, scores, -np.inf), starts)[member]
+    best &= cols == np.minimum.reduceat(np.where(best, cols, np.iinfo(cols.dtype).max),
+                                        starts)[member]
+    chosen = np.flatnonzero(best)
+    chosen = chosen[np.unique(member[chosen], return_index=True)[1]]  # one per group
+    rows, cols, values = rows[chosen], cols[chosen], values[chosen]
+    scores, copies = scores[chosen], copies[chosen]
     n = np.int64(len(corpus))
     sentence_lang = corpus.lang[corpus.doc]
     tied = ((values >= best_other[rows, sentence_lang[cols]] - MARGIN_TOLERANCE)
             & (values >= best_other[cols, sentence_lang[rows]] - MARGIN_TOLERANCE))
-    mutual = (np.isin(cols * n + rows, rows * n + cols) & (rows < cols)
+    # (i, j) keys ascend (by sentence, then document, one candidate each): a binary search
+    keys = rows * n + cols
+    mirror = cols * n + rows
+    at = np.minimum(np.searchsorted(keys, mirror), max(len(keys) - 1, 0))
+    mutual = ((keys[at] == mirror) & (rows < cols)
               & (copies | (tied & (values >= min_margin - MARGIN_TOLERANCE)))
               & (scores >= min_score))
     # margin and score are symmetric, so each mutual pair is taken once, from its lower id
-    return [CorpusLink(int(i), int(j), float(score), float(value)) for i, j, value, score in
-            zip(rows[mutual], cols[mutual], values[mutual], scores[mutual], strict=True)]
+    return [CorpusLink(i, j, score, value) for i, j, value, score in
+            zip(rows[mutual].tolist(), cols[mutual].tolist(), values[mutual].tolist(),
+                scores[mutual].tolist(), strict=True)]
 
 
 def supported_pairs(corpus: CorpusData, links: list[CorpusLink], params: MiningParams

@@ -193,3 +193,58 @@ def test_faiss_backend_needs_dense_similarity_without_a_window() -> None:
     for key, value in (("lexical_weight", 0.2), ("date_window_days", 7)):
         with pytest.raises(ValueError, match="dense"):
             search(corpus, MiningParams(**{**DENSE.__dict__, key: value}), backend="faiss")
+
+
+def _reference_mutual_links(corpus: CorpusData, neighbours, min_margin: float,
+                            min_score: float = 0.0) -> list[CorpusLink]:
+    """mutual_links as first written: one lexsort over every candidate (slow, plain)."""
+    margin = corpusmining.margins(corpus, neighbours)
+    copy = neighbours.score >= 1.0 - corpusmining.DUPLICATE_TOLERANCE
+    best_other = np.where(copy, -np.inf, margin).max(axis=2)
+    found = np.isfinite(margin)
+    rows = np.broadcast_to(np.arange(len(corpus))[:, None, None], margin.shape)[found]
+    cols, values = neighbours.index[found], margin[found]
+    scores, copies = neighbours.score[found], copy[found]
+    order = np.lexsort((cols, -scores, -values, corpus.doc[cols], rows))
+    rows, cols, values = rows[order], cols[order], values[order]
+    scores, copies = scores[order], copies[order]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (corpus.doc[cols[1:]] != corpus.doc[cols[:-1]])
+    rows, cols, values = rows[first], cols[first], values[first]
+    scores, copies = scores[first], copies[first]
+    n = np.int64(len(corpus))
+    lang = corpus.lang[corpus.doc]
+    tolerance = corpusmining.MARGIN_TOLERANCE
+    tied = ((values >= best_other[rows, lang[cols]] - tolerance)
+            & (values >= best_other[cols, lang[rows]] - tolerance))
+    mutual = (np.isin(cols * n + rows, rows * n + cols) & (rows < cols)
+              & (copies | (tied & (values >= min_margin - tolerance))) & (scores >= min_score))
+    return [CorpusLink(int(i), int(j), float(s), float(v)) for i, j, v, s in
+            zip(rows[mutual], cols[mutual], values[mutual], scores[mutual], strict=True)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_mutual_links_keep_every_tie_rule(seed: int) -> None:
+    """Random neighbour tables of coarse (much tied) similarities, copies and gaps: the grouped
+    search for each sentence's best candidate per document picks what a full sort picks."""
+    rng = np.random.default_rng(seed)
+    corpus = crawl(seed=seed, documents=30)
+    n, languages, slots = len(corpus), 2, 6
+    index = np.full((n, languages, slots), -1, dtype=np.int64)
+    score = np.full((n, languages, slots), -np.inf)
+    sentence_lang = corpus.lang[corpus.doc]
+    for i in range(n):
+        for t in range(languages):
+            pool = np.flatnonzero((sentence_lang == t) & (corpus.doc != corpus.doc[i]))
+            count = min(len(pool), int(rng.integers(0, slots + 1)))
+            index[i, t, :count] = rng.choice(pool, count, replace=False)
+            values = np.sort(rng.choice([1.0, 0.9, 0.8, 0.7, 0.6], count))[::-1]
+            order = np.lexsort((index[i, t, :count], -values))
+            index[i, t, :count], score[i, t, :count] = index[i, t, :count][order], values[order]
+    found = corpusmining.Neighbours(index, score, corpusmining.neighbourhood_means(score, 3))
+    for min_margin, min_score in ((1.0, 0.0), (0.9, 0.75), (1.1, 0.0)):
+        links = mutual_links(corpus, found, min_margin, min_score)
+        assert links == _reference_mutual_links(corpus, found, min_margin, min_score)
+    assert mutual_links(corpus, found, 0.0)
+    assert all(type(link.i) is int and type(link.margin) is float
+               for link in mutual_links(corpus, found, 0.0))
