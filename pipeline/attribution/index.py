@@ -28,6 +28,12 @@ FIRST_WORD = re.compile(r"[A-ZÀ-ỸĐ]\S*")
 NAME_START = re.compile(r"(?=([A-ZÀ-ỸĐ]\S*) )")
 
 
+def appositive_pieces(mention: str) -> list[str]:
+    """A mention's comma-separated pieces: a name and its appositives, as news sources are
+    written ("Mark Katz, professor emeritus at George Mason University")."""
+    return [piece.strip() for piece in mention.split(",") if piece.strip()]
+
+
 class SpeakerIndex:
     """The alias table, the names discovered in a corpus, and how a mention resolves.
 
@@ -89,10 +95,7 @@ class SpeakerIndex:
         """Register a full person name outside the table as its own canonical speaker (of a
         mention with an appositive, "Mark Katz, professor emeritus at …", the first piece
         that is a name)."""
-        for piece in (mention or "").split(","):
-            name = person_name(piece.strip()) if piece.strip() else None
-            if name:
-                break
+        name = next(filter(None, map(person_name, appositive_pieces(mention or ""))), None)
         if name and self.lookup(name, []) is None and name not in self._discovered_set:
             self.discovered.append(name)
             self._sync()
@@ -163,7 +166,16 @@ class SpeakerIndex:
     # -- resolution ----------------------------------------------------------------------------
 
     def lookup(self, mention: str, local: list[str]) -> str | None:
-        """Canonical speaker of a non-pronoun mention (rules 3–6), or None."""
+        """Canonical speaker of a non-pronoun mention (rules 3–6), or None; a mention with an
+        appositive that does not resolve whole resolves by its first piece that does ("Yury
+        Ushakov, Putin's aide on foreign policy")."""
+        found = self._lookup_whole(mention, local)
+        if found is None and "," in mention:
+            found = next(filter(None, (self._lookup_whole(piece, local)
+                                       for piece in appositive_pieces(mention))), None)
+        return found
+
+    def _lookup_whole(self, mention: str, local: list[str]) -> str | None:
         key = normalise(mention)
         if key in self.exact:
             return self.exact[key]

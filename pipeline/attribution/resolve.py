@@ -48,13 +48,7 @@ def resolve(quote, index: SpeakerIndex, local: list[str], persons: list[tuple[in
     if pronoun:
         before = bisect.bisect_left(positions, at)
         return persons[before - 1][1] if before else None
-    found = index.lookup(mention, local)
-    if found is None and "," in mention:  # "Yury Ushakov, Putin's aide on foreign policy"
-        for piece in mention.split(","):
-            found = index.lookup(piece.strip(), local) if piece.strip() else None
-            if found is not None:
-                break
-    return found
+    return index.lookup(mention, local)
 
 
 def attribute_quotes(documents: pd.DataFrame, sentences: pd.DataFrame, quotes: pd.DataFrame,
