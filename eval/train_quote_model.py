@@ -90,8 +90,8 @@ def sequences(pairs: list[tuple[Path, Path]]
             continue
         clean = clean_text_of(row)
         raw = row.raw_text
-        rules = RuleSpans([(q.start, q.end, q.direct) for q in extract_document(
-            clean.text, texts, params, document_source(raw, clean.text))])
+        rules = RuleSpans(extract_document(clean.text, texts, params,
+                                           document_source(raw, clean.text)))
         positions = sentence_positions(clean.text, texts)
         paragraphs = paragraph_numbers(clean.text, positions)
         for ann in ann_of[row.doc_id]:

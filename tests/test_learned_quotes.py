@@ -209,11 +209,12 @@ def test_rule_spans_around_a_chunk_hold_every_span_that_reaches_into_it():
     import random
 
     from pipeline.quoting.learned import RuleSpans
+    from pipeline.quoting.sentence import Found
 
     rng = random.Random(5)
     spans = [(start, start + rng.randint(1, 400), rng.random() < 0.5)
              for start in (rng.randint(0, 5_000) for _ in range(300))]
-    index = RuleSpans(spans)
+    index = RuleSpans([Found(a, b, "", direct, None, None, None) for a, b, direct in spans])
     for _ in range(200):
         start = rng.randint(0, 5_000)
         end = start + rng.randint(1, 300)

@@ -112,20 +112,33 @@ def chunks(text: str, positions: Sequence[int], sentences: Sequence[str],
 
 
 class RuleSpans:
-    """The rules' quotes of a document as ``(start, end, direct)``, sorted, for finding those
-    that reach into a chunk without visiting them all (a long document has thousands)."""
+    """The rules' quotes of a document, sorted, for finding those that reach into a span
+    without visiting them all (a long document has thousands): their ``(start, end, direct)``
+    for the features of a chunk, the quotes themselves for a learned quote's rule."""
 
-    def __init__(self, spans: Sequence[tuple[int, int, bool]]) -> None:
-        self.spans = sorted(spans)
-        self.starts = [start for start, _, _ in self.spans]
-        self.reach: list[int] = []  # the largest end among the spans up to each one
-        for _, end, _ in self.spans:
-            self.reach.append(max(end, self.reach[-1]) if self.reach else end)
+    def __init__(self, rules: Sequence[Found]) -> None:
+        self.quotes = sorted(rules, key=lambda q: (q.start, q.end, q.direct))
+        self.spans = [(q.start, q.end, q.direct) for q in self.quotes]
+        self.starts = [q.start for q in self.quotes]
+        self.reach: list[int] = []  # the largest end among the quotes up to each one
+        for quote in self.quotes:
+            self.reach.append(max(quote.end, self.reach[-1]) if self.reach else quote.end)
+
+    def _reaching(self, start: int, end: int) -> slice:
+        """The quotes that start before ``end`` and may end after ``start``."""
+        return slice(bisect.bisect_right(self.reach, start), bisect.bisect_left(self.starts, end))
 
     def around(self, start: int, end: int) -> list[tuple[int, int, bool]]:
-        """The spans that start before ``end`` and may end after ``start``."""
-        first = bisect.bisect_right(self.reach, start)
-        return self.spans[first:bisect.bisect_left(self.starts, end)]
+        """``(start, end, direct)`` of the quotes that may reach into ``[start, end)``."""
+        return self.spans[self._reaching(start, end)]
+
+    def overlapping(self, start: int, end: int) -> Found | None:
+        """The quote overlapping ``[start, end)`` most, if it covers half of the shorter
+        span."""
+        best = max(self.quotes[self._reaching(start, end)],
+                   key=lambda q: _overlap((q.start, q.end), (start, end)), default=None)
+        return best if best is not None and _overlap((best.start, best.end),
+                                                     (start, end)) >= 0.5 else None
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -408,18 +421,6 @@ def _without_source(text_clean: str, quote: Found) -> Found | None:
     return quote
 
 
-def _overlapping_rule(by_start: list[Found], starts: list[int], start: int, end: int
-                      ) -> Found | None:
-    """The rule quote overlapping [start, end) most, if it covers half of the shorter span
-    (rule quotes hardly overlap each other, so the few starting just before ``end`` are
-    enough: a document with many quotes stays linear)."""
-    upto = bisect.bisect_left(starts, end)
-    best = max(by_start[max(0, upto - 8):upto],
-               key=lambda q: _overlap((q.start, q.end), (start, end)), default=None)
-    return best if best is not None and _overlap((best.start, best.end), (start, end)) >= 0.5 \
-        else None
-
-
 def extract_learned(text_clean: str, sentences: Sequence[str], english: Sequence[bool],
                     rules: list[Found], tagger: QuoteTagger,
                     default_source: str | None = None) -> list[Found]:
@@ -433,9 +434,7 @@ def extract_learned(text_clean: str, sentences: Sequence[str], english: Sequence
     neither goes on the speaker of the quote just before it, within the next paragraph."""
     positions = sentence_positions(text_clean, sentences)
     paragraphs = paragraph_numbers(text_clean, positions)
-    rule_spans = RuleSpans([(q.start, q.end, q.direct) for q in rules])
-    by_start = sorted(rules, key=lambda q: (q.start, q.end))
-    starts = [q.start for q in by_start]
+    rule_spans = RuleSpans(rules)
     kept = [q for q in rules if not english[q.sentences[0]]]
     learned: list[Found] = []
     for chunk in chunks(text_clean, positions, sentences, paragraphs, english):
@@ -445,7 +444,7 @@ def extract_learned(text_clean: str, sentences: Sequence[str], english: Sequence
             body = text_clean[item.start:item.end]
             if len(TOKEN_WORD.findall(body)) < 2:
                 continue
-            rule = _overlapping_rule(by_start, starts, item.start, item.end)
+            rule = rule_spans.overlapping(item.start, item.end)
             mention = _clean_mention(
                 text_clean[item.source[0]:item.source[1]] if item.source else None) or (
                 rule.mention if rule is not None else None)
