@@ -353,9 +353,8 @@ LENGTH_RATIO_LINKS = 5
 def _typical_length_ratio(a: SideData, b: SideData, links: list[Link]) -> float | None:
     """The median log length ratio (b over a) of a pair's 1-1 links: how much longer one
     language writes the same sentence (Gale & Church's signal, estimated per pair)."""
-    ratios = [np.log(max(b.lengths[j], 1) / max(a.lengths[i], 1))
-              for link in links if len(link.a) == len(link.b) == 1
-              for i, j in [(link.a[0], link.b[0])]]
+    ratios = [np.log(max(b.lengths[link.b[0]], 1) / max(a.lengths[link.a[0]], 1))
+              for link in links if len(link.a) == len(link.b) == 1]
     return float(np.median(ratios)) if len(ratios) >= LENGTH_RATIO_LINKS else None
 
 
