@@ -165,9 +165,9 @@ def _subject(frame: str, cue_start: int, floor: int = 0,
                     chunk, base = last.group(0), last.start()
                 else:
                     chunk, base = before.group(0), before.start()
-    if vi and re.search(r"(?:^|\s)mà\s", chunk):  # "các mục tiêu mà quân đội Israel cáo buộc"
-        relative = list(re.finditer(r"(?:^|\s)mà\s", chunk))[-1]
-        chunk, base = chunk[relative.end():], base + relative.end()
+    relatives = list(re.finditer(r"(?:^|\s)mà\s", chunk)) if vi else []
+    if relatives:  # "các mục tiêu mà quân đội Israel cáo buộc": the subject follows "mà"
+        chunk, base = chunk[relatives[-1].end():], base + relatives[-1].end()
     if not chunk.strip():
         return None, None, False
     as_clause = bool(AS_CLAUSE.match(chunk.strip()))
