@@ -12,7 +12,11 @@ or at least one unknown) and
 - their texts' cosine reaches ``min_similarity``, or
 - their sentences are aligned (a ``sent_ids`` overlap with the two sides of one alignment) and
   their cosine reaches the lower ``aligned_min_similarity`` (an alignment of two sentences does
-  not make every quote inside them the same statement).
+  not make every quote inside them the same statement);
+
+and, for two quotes of one document, their cosine reaches ``same_document_min_similarity`` (one
+speaker's successive remarks in an article share topic and wording; only a near-verbatim
+repeat, a standfirst restating the body, is one statement).
 
 Links are merged greedily, strongest first, with union-find (:func:`cluster_quotes`); a merge
 that would put two different known speakers in one cluster is refused, so an unattributed quote
