@@ -58,7 +58,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.data import CLUSTERS
-from pipeline.quotelinks import aligned_pairs, linked_pairs
+from pipeline.quotelinks import aligned_pairs, fragment_pairs, linked_pairs, pair_similarity
 from pipeline.speakers import generic_source, merged_languages
 from pipeline.text import normalize_for_matching
 
@@ -184,13 +184,36 @@ class SpeakerUnionFind:
         return True
 
 
+def _with_fragment_links(quotes: pd.DataFrame, vectors: np.ndarray, rows: np.ndarray,
+                        cols: np.ndarray, sims: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The links plus :func:`pipeline.quotelinks.fragment_pairs` not among them, with their
+    cosines (for the strongest-first order only: a fragment link needs no threshold)."""
+    if "text" not in quotes:
+        return rows, cols, sims
+    doc_ids = (quotes["doc_id"].tolist() if "doc_id" in quotes else [""] * len(quotes))
+    pairs = fragment_pairs(quotes["text"].tolist(), doc_ids,
+                           [known(s) for s in quotes["speaker"]], vectors)
+    if not pairs:
+        return rows, cols, sims
+    n = len(quotes)
+    first = np.array([i for i, _ in pairs], dtype=np.int64)
+    second = np.array([j for _, j in pairs], dtype=np.int64)
+    new = ~np.isin(first * n + second, rows.astype(np.int64) * n + cols)
+    first, second = first[new], second[new]
+    values = pair_similarity(vectors, first, second).astype(sims.dtype, copy=False)
+    return (np.concatenate([rows, first]), np.concatenate([cols, second]),
+            np.concatenate([sims, values]))
+
+
 def cluster_quotes(quotes: pd.DataFrame, vectors: np.ndarray, alignments: pd.DataFrame,
                    min_similarity: float, aligned_min_similarity: float,
                    same_document_min_similarity: float | None = None) -> list[list[int]]:
     """Rows of ``quotes`` (quote_id, speaker, sent_ids, optionally speaker_mention and doc_id;
     ``vectors``: one unit row each) grouped into clusters (each sorted by quote id), in order of
     smallest quote id. Two quotes of one document link only from
-    ``same_document_min_similarity`` on (when given)."""
+    ``same_document_min_similarity`` on (when given); a fragment link (a partial quote and the
+    same speaker's statement that says its quoted words) needs no similarity."""
     n = len(quotes)
     speakers = link_keys(quotes)
     quote_ids = quotes["quote_id"].tolist()
@@ -203,6 +226,7 @@ def cluster_quotes(quotes: pd.DataFrame, vectors: np.ndarray, alignments: pd.Dat
         doc = doc.reshape(-1)
         keep = (doc[rows] != doc[cols]) | (sims >= same_document_min_similarity)
         rows, cols, sims = rows[keep], cols[keep], sims[keep]
+    rows, cols, sims = _with_fragment_links(quotes, vectors, rows, cols, sims)
     # Strongest link first, then by the two quote ids (a stable sort: ties keep link order).
     _, rank = np.unique(np.array(quote_ids, dtype=object), return_inverse=True)
     rank = rank.reshape(-1)

@@ -12,6 +12,11 @@ alignment links, the quotes' sentence ids and an ``alignments`` table. Two kinds
   them): renditions of one statement are near-duplicates.
 - **alignment links** (:func:`aligned_pairs`): quotes whose sentences lie on the two sides of
   one alignment, kept when their cosine reaches the lower ``aligned_min_similarity``.
+- **fragment links** (:func:`fragment_pairs`): a quote that puts a speaker's own words in quote
+  marks (a partial quote: Putin said ties were a "priority") and the quote of the same known
+  speaker that says those words (a direct quote: "Relations with Iran are a priority for us").
+  No cosine is needed: a paraphrase around one quoted word is far from the statement it was
+  taken from, but the quoted word names it.
 
 The approximate search is an inverted-file index (FAISS ``IndexIVFFlat``, about √n lists, the
 ``NPROBE`` nearest searched) over the vectors reduced by PCA to ``SEARCH_DIM`` dimensions (both
@@ -23,8 +28,12 @@ on thread timing. Candidates' similarities are then computed on the full vectors
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
+
+from pipeline.text import normalize_for_matching, word_tokens
 
 EXACT_QUOTES = 8_192
 BLOCK_ROWS = 2_048
@@ -51,6 +60,68 @@ def aligned_pairs(quotes: pd.DataFrame, alignments: pd.DataFrame) -> set[tuple[i
         rows_b = {j for s in side_b for j in rows_of_sentence.get(s, ())}
         pairs.update((min(i, j), max(i, j)) for i in rows_a for j in rows_b if i != j)
     return pairs
+
+
+#: Text in straight double quotes, after :func:`pipeline.text.normalize_for_matching`.
+QUOTED = re.compile(r'"([^"]+)"')
+#: Letters a quoted fragment needs to name a statement (a quoted "war" or "a" does not).
+FRAGMENT_MIN_LETTERS = 5
+
+
+def quoted_fragments(text: str) -> list[tuple[str, ...]]:
+    """The word tokens of each part of ``text`` inside double quote marks (any style) with at
+    least ``FRAGMENT_MIN_LETTERS`` letters, in order, without repeats."""
+    fragments: list[tuple[str, ...]] = []
+    for inner in QUOTED.findall(normalize_for_matching(text)):
+        tokens = tuple(word_tokens(inner))
+        if sum(c.isalpha() for c in "".join(tokens)) >= FRAGMENT_MIN_LETTERS \
+                and tokens not in fragments:
+            fragments.append(tokens)
+    return fragments
+
+
+def _contains(tokens: tuple[str, ...], fragment: tuple[str, ...]) -> bool:
+    width = len(fragment)
+    return any(tokens[k:k + width] == fragment for k in range(len(tokens) - width + 1))
+
+
+def fragment_pairs(texts: list[str], doc_ids: list[str], speakers: list[str | None],
+                   vectors: np.ndarray) -> list[tuple[int, int]]:
+    """Row pairs (i < j) of a quote that puts words in quote marks and a quote of the same
+    known speaker (``speakers``: None when unknown) whose words contain them, consecutively.
+    Of the containing quotes of one document only the most similar (``vectors``: unit rows;
+    cosines rounded to 6 digits, ties: the first row) is linked: one document may hold two of the speaker's statements
+    that use the word, and the partial quote is one of them. Only the words of quoted
+    fragments are indexed, per speaker, so a corpus with few partial quotes costs one pass."""
+    fragments = {row: quoted_fragments(text)
+                 for row, (speaker, text) in enumerate(zip(speakers, texts, strict=True))
+                 if speaker and '"' in normalize_for_matching(text)}
+    wanted = {(speakers[row], word) for row, found in fragments.items()
+              for fragment in found for word in fragment}
+    if not wanted:
+        return []
+    tokens: dict[int, tuple[str, ...]] = {}  # rows that hold a wanted word → their words
+    postings: dict[tuple[str | None, str], list[int]] = {}  # (speaker, word) → rows, ascending
+    for row, (speaker, text) in enumerate(zip(speakers, texts, strict=True)):
+        if not speaker:
+            continue
+        words = tuple(word_tokens(text))
+        for word in dict.fromkeys(words):
+            if (speaker, word) in wanted:
+                postings.setdefault((speaker, word), []).append(row)
+                tokens[row] = words
+    pairs: set[tuple[int, int]] = set()
+    for row, found in fragments.items():
+        for fragment in found:
+            candidates = min((postings.get((speakers[row], word), []) for word in fragment),
+                             key=len)
+            best: dict[str, tuple[float, int]] = {}  # document → (−cosine, row)
+            for other in candidates:
+                if other != row and _contains(tokens[other], fragment):
+                    value = (-round(float(vectors[row] @ vectors[other]), 6), other)
+                    best[doc_ids[other]] = min(best.get(doc_ids[other], value), value)
+            pairs.update((min(row, other), max(row, other)) for _, other in best.values())
+    return sorted(pairs)
 
 
 def _sample(n: int) -> np.ndarray:

@@ -268,3 +268,18 @@ def test_quotes_without_mentions_column_cluster_as_before() -> None:
     quotes = pd.DataFrame({"quote_id": ["a", "b"], "speaker": ["P", None],
                            "sent_ids": [["s1"], ["s2"]]})
     assert cluster_quotes(quotes, unit([1.0, 0.0], [1.0, 0.01]), alignments(), 0.9, 0.5) == [[0, 1]]
+
+
+def test_a_partial_quote_joins_the_statement_it_quotes_whatever_the_cosine() -> None:
+    # A standfirst's one quoted word and the body's direct quote are far apart as vectors and
+    # of one document, yet one statement; another speaker's quote with the word is not.
+    quotes = pd.DataFrame({
+        "quote_id": ["x:q0", "x:q1", "x:q2"], "doc_id": ["x", "x", "x"],
+        "text": ['ties with Tehran were a "priority."',
+                 "Relations with Iran are a priority for us.", "Peace is a priority."],
+        "speaker": [PUTIN, PUTIN, "Masoud Pezeshkian"],
+        "sent_ids": [["s1"], ["s2"], ["s3"]]})
+    vectors = unit([1.0, 0.0, 0.0], [0.5, 0.866, 0.0], [0.5, 0.0, 0.866])
+    assert cluster_quotes(quotes, vectors, alignments(), 0.9, 0.85, 0.95) == [[0, 1], [2]]
+    quotes.loc[0, "text"] = "ties with Tehran were a priority."
+    assert cluster_quotes(quotes, vectors, alignments(), 0.9, 0.85, 0.95) == [[0], [1], [2]]

@@ -10,7 +10,14 @@ import pytest
 
 from pipeline import quotelinks
 from pipeline.quoteclusters import SpeakerUnionFind, cluster_quotes, known
-from pipeline.quotelinks import aligned_pairs, duplicate_groups, linked_pairs, neighbour_pairs
+from pipeline.quotelinks import (
+    aligned_pairs,
+    duplicate_groups,
+    fragment_pairs,
+    linked_pairs,
+    neighbour_pairs,
+    quoted_fragments,
+)
 
 
 def whole_matrix_clusters(quotes: pd.DataFrame, vectors: np.ndarray, alignments: pd.DataFrame,
@@ -122,3 +129,28 @@ def test_linked_pairs_add_aligned_pairs_after_similar_ones() -> None:
     # (0, 1) is a similarity link already; (0, 2) reaches the aligned floor; (0, 3) does not.
     assert list(zip(rows.tolist(), cols.tolist(), strict=True)) == [(0, 1), (0, 2)]
     assert sims.tolist() == pytest.approx([1.0, 0.6])
+
+
+def test_quoted_fragments_fold_quote_styles_and_skip_short_ones() -> None:
+    assert quoted_fragments('ties were a “priority.” and a "war" «new world order»') == [
+        ("priority",), ("new", "world", "order")]
+    assert quoted_fragments("no quote marks, it's plain") == []
+
+
+def test_fragment_pairs_link_a_partial_quote_to_the_statement_it_quotes() -> None:
+    texts = ['ties with Tehran were a "priority."',                    # 0 x, Putin
+             "Relations with Iran are a priority for us.",              # 1 x, Putin
+             "Trade is a priority, and so is energy.",                  # 2 x, Putin
+             "Relations with Iran are a priority for us.",              # 3 y, Putin
+             "Security is our priority.",                               # 4 y, Pezeshkian
+             "Priority lanes open today.",                              # 5 y, unknown
+             'Sanctions were "priorityless" talk.']                     # 6 y, Putin
+    docs = ["x", "x", "x", "y", "y", "y", "y"]
+    speakers = ["P", "P", "P", "P", "Q", None, "P"]
+    vectors = np.eye(7, dtype=np.float32)
+    vectors[0] = vectors[1] = vectors[3] = np.array([1, 0, 0, 0, 0, 0, 0], dtype=np.float32)
+    # Row 0's word is in rows 1, 2 (doc x: the more similar, 1) and 3 (doc y); never in Q's
+    # or an unknown speaker's quote, and "priorityless" is another word.
+    assert fragment_pairs(texts, docs, speakers, vectors) == [(0, 1), (0, 3)]
+    speakers[0] = None
+    assert fragment_pairs(texts, docs, speakers, vectors) == []
