@@ -90,9 +90,10 @@ def fragment_pairs(texts: list[str], doc_ids: list[str], speakers: list[str | No
     """Row pairs (i < j) of a quote that puts words in quote marks and a quote of the same
     known speaker (``speakers``: None when unknown) whose words contain them, consecutively.
     Of the containing quotes of one document only the most similar (``vectors``: unit rows;
-    cosines rounded to 6 digits, ties: the first row) is linked: one document may hold two of the speaker's statements
-    that use the word, and the partial quote is one of them. Only the words of quoted
-    fragments are indexed, per speaker, so a corpus with few partial quotes costs one pass."""
+    cosines rounded to 6 digits, ties: the first row) is linked: one document may hold two
+    of the speaker's statements that use the word, and the partial quote is one of them.
+    Only the words of quoted fragments are indexed, per speaker, so a corpus with few
+    partial quotes costs one pass."""
     fragments = {row: quoted_fragments(text)
                  for row, (speaker, text) in enumerate(zip(speakers, texts, strict=True))
                  if speaker and '"' in normalize_for_matching(text)}
