@@ -59,7 +59,8 @@ def planning_params(config) -> CorpusAlignParams:
             k=config.k, candidates=config.candidates, lexical_weight=config.lexical_weight,
             min_margin=config.evidence_min_margin, min_score=config.evidence_min_score,
             min_links=config.min_links, min_link_share=config.min_link_share,
-            strong_margin=config.strong_margin, pairs=config.pairs,
+            strong_margin=config.strong_margin, weak_pairs=config.weak_pairs,
+            pairs=config.pairs,
             same_outlet=config.same_outlet, date_window_days=config.date_window_days),
         mode=config.mode, parallel_min_order=config.parallel_min_order,
         parallel_min_coverage=config.parallel_min_coverage)

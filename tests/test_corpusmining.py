@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy import sparse
@@ -107,11 +109,22 @@ def test_a_story_lends_support_to_its_weak_pairs() -> None:
     strong = [CorpusLink(n, 10 + n, 0.9, 1.05) for n in range(5)]  # documents 0-1
     strong += [CorpusLink(20 + n, 30 + n, 0.9, 1.05) for n in range(5)]  # documents 2-3
     weak = [CorpusLink(1, 21, 0.8, 1.01)]  # one link joins documents 0 and 2
-    params = MiningParams(min_links=2, strong_margin=1.3)
+    params = MiningParams(min_links=2, strong_margin=1.3, weak_pairs="story")
     assert sorted(supported_pairs(corpus, strong + weak, params)) == [(0, 1), (2, 3)]
     bridge = [CorpusLink(12, 32, 0.9, 1.4)]  # documents 1-3 by one strong link
     assert sorted(supported_pairs(corpus, strong + weak + bridge, params)) == [
         (0, 1), (0, 2), (1, 3), (2, 3)]
+    # shared: 0 and 2 have no evidence partner in common (1 and 3), so the chain 0-1-3-2
+    # does not make them one story; with 0-3 as evidence too, 3 is their shared partner.
+    shared = replace(params, weak_pairs="shared")
+    assert sorted(supported_pairs(corpus, strong + weak + bridge, shared)) == [
+        (0, 1), (1, 3), (2, 3)]
+    link_0_3 = [CorpusLink(n, 30 + n, 0.9, 1.05) for n in range(5, 8)]
+    assert sorted(supported_pairs(corpus, strong + weak + bridge + link_0_3, shared)) == [
+        (0, 1), (0, 2), (0, 3), (1, 3), (2, 3)]
+    none = replace(params, weak_pairs="none")
+    assert sorted(supported_pairs(corpus, strong + weak + bridge + link_0_3, none)) == [
+        (0, 1), (0, 3), (1, 3), (2, 3)]
 
 
 def test_few_chance_links_between_long_documents_are_no_story() -> None:

@@ -79,13 +79,14 @@ def why_empty(documents: pd.DataFrame, sentences: int, config, links: int) -> st
 
 class Stories(Stage):
     name: ClassVar[str] = "stories"
+    version: ClassVar[int] = 2  # 2: weak pairs supported through a shared document (weak_pairs)
     reads = contract(documents=DETECTED_DOCUMENTS, sentences=SENTENCES, embeddings=EMBEDDINGS)
     writes = contract(document_pairs=DOCUMENT_PAIRS, lexicon=LEXICON)
     #: The mining keys of the align section (the pair-alignment keys do not change the pairs).
     depends_on = tuple(f"align.{key}" for key in (
         "pairs", "same_outlet", "k", "candidates", "lexical_weight", "date_window_days",
         "evidence_min_margin", "evidence_min_score", "min_links", "min_link_share",
-        "strong_margin", "mode", "parallel_min_order", "parallel_min_coverage"))
+        "strong_margin", "weak_pairs", "mode", "parallel_min_order", "parallel_min_coverage"))
 
     @property
     def config(self) -> BaseModel:
