@@ -27,7 +27,8 @@ recall / F1, the number of cross-document links, strict and lax recall per gold 
 seconds (per stage, and the whole job).
 
     python eval/evaluate_ordered.py [--only mac|iwslt] [--corpus ../shared/corpora/mac_dev_zhen]
-        [--corpus-iwslt ../shared/corpora/iwslt15_envi_tst2013] [--split tst2012|tst2013]
+        [--chapters 001,002,003] [--corpus-iwslt ../shared/corpora/iwslt15_envi_tst2013]
+        [--split tst2012|tst2013]
         [--config configs/bitext.yaml] [--set align.key=value ...] [--embed-model PATH]
         [--seed 13] [--json] [--keep DIR]
 """
@@ -74,11 +75,14 @@ class Bitext(NamedTuple):
     gold: list[Link]
 
 
-def load_mac(corpus: Path) -> list[Bitext]:
-    """MAC-Dev chapters (``zh/00N``, ``en/00N``, ``gold/00N.align``) as ``chNN`` bitexts."""
+def load_mac(corpus: Path, chapters: list[str] | None = None) -> list[Bitext]:
+    """MAC-Dev chapters (``zh/00N``, ``en/00N``, ``gold/00N.align``) as ``chNN`` bitexts; only
+    the text ids ``chapters`` (e.g. ``["001", "002"]``) when given."""
     bitexts = []
     for gold_path in sorted((corpus / "gold").glob("*.align")):
         text_id = gold_path.stem
+        if chapters is not None and text_id not in chapters:
+            continue
         source = (corpus / "zh" / text_id).read_text(encoding="utf-8").splitlines()
         target = (corpus / "en" / text_id).read_text(encoding="utf-8").splitlines()
         gold = read_align(gold_path)
@@ -258,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=SPLITS, default="tst2012",
                         help="IWSLT split: tst2012 (dev, default) or tst2013 (test).")
     parser.add_argument("--talks", type=int, default=None, help="IWSLT: the first N talks only.")
+    parser.add_argument("--chapters", default=None, metavar="IDS",
+                        help="MAC-Dev: these text ids only, comma-separated (e.g. 001,002,003).")
     parser.add_argument("--config", type=Path, default=BITEXT_CONFIG,
                         help="Base job config (default configs/bitext.yaml).")
     parser.add_argument("--set", dest="settings", action="append", default=[],
@@ -286,8 +292,12 @@ def main(argv: list[str] | None = None) -> int:
         options = {"config": args.config.resolve(), "settings": args.settings,
                    "embed_model": args.embed_model}
         if "mac" in parts:
-            report["mac"] = evaluate(load_mac(args.corpus.resolve()), "zh", "en", work,
-                                     name="mac", **options)
+            chapters = args.chapters.split(",") if args.chapters else None
+            bitexts = load_mac(args.corpus.resolve(), chapters)
+            if not bitexts:
+                print(f"error: no chapter {args.chapters} in {args.corpus}/gold", file=sys.stderr)
+                return 2
+            report["mac"] = evaluate(bitexts, "zh", "en", work, name="mac", **options)
             report["mac"]["corpus"] = str(args.corpus)
         if "iwslt" in parts:
             bitexts = load_iwslt_ordered(args.corpus_iwslt.resolve(), args.split, args.seed,

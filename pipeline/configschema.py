@@ -195,7 +195,9 @@ class AlignConfig(Section):
     skip_unmatched: float = Field(
         -0.005, ge=-1, le=1, description="... or, for a sentence without a candidate in the "
         "other document as good as the pair's weaker links (a sentence the translator "
-        "dropped), this.")
+        "dropped), this; unless the first path leaves out too few of the pair's unmatched "
+        "sentences for them to be drops (a free translation's splits: "
+        "pipeline.orderedalign, step 6).")
     exact_pair_max: int = Field(
         8192, gt=0, description="Within a document pair: up to this many sentences on the larger "
         "side, every similarity is computed; above it, candidates come from FAISS (HNSW) dense "

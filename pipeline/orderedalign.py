@@ -16,15 +16,27 @@ both documents:
    bertalign embeds its overlaps; :mod:`pipeline.stages.align` embeds them with the job's
    model), else the character-length-weighted mean of the sentence vectors, renormalised.
 4. **Score** of a unit pair (bertalign's second pass): cosine, minus the mean cosine of each unit
-   with the other side's sentences just outside the other unit (``margin``), times
+   with the other side's sentences just outside the other unit (``margin``; the ``neighbours``
+   nearest on each side, where bertalign takes one: a literary translation's adjacent
+   sentences share its topic, and one of them is a noisy baseline), times
    ``log2(1 + min/max)`` of the two units' character lengths, the second scaled by the
    documents' length ratio (``length_penalty``). A sentence left out (1-0 / 0-1) scores
    ``skip``, or ``skip_unmatched`` when corpus mining found it no counterpart in the other
    document (no candidate there as good as the pair's weaker links): a translator who joins
    sentences leaves every source sentence a counterpart, one who drops a sentence does not.
+   An ``a``-``b`` merge (``a + b > 2``) also pays ``merge_cost`` times ``a + b - 2`` times the
+   pair's *spread* (the robust standard deviation, IQR / 1.349, of its 1-1 scores over a fixed
+   sample of rows and all columns, nearly all of them unrelated pairs): a merged unit's
+   neighbours lie further away than its parts', so without it merges swallow true 1-1 links.
+   In the scale of the pair's own scores, so one value serves models of any score spread.
 5. **DP** over the alignment types 0-1, 1-0 and every ``a``-``b`` with ``a, b ≥ 1`` and
    ``a + b ≤ max_align`` (so 1-3, 3-1 and 2-2 at the default 4 … 5); the best total score wins,
    ties going to the type listed first; then backtrack from ``(n, m)``.
+6. **Is "unmatched" a drop here?** Mining's unmatched flags mark dropped sentences in a close
+   translation, but in a free one (literary: many 1-2 / 1-3 splits) most sentences of a split
+   are "unmatched" while hardly any is dropped. The first path tells which: when it leaves out
+   fewer than ``unmatched_min_share`` of the unmatched sentences, the flags are not telling
+   drops in this pair, and the path is computed again with every sentence at ``skip``.
 
 Scores are computed in float64 from the float32 vectors, so the path does not depend on BLAS
 blocking; reported scores are rounded by the caller.
@@ -46,7 +58,10 @@ class OrderedParams:
     skip: float = -0.1
     skip_unmatched: float = -0.005
     margin: bool = True
+    neighbours: int = 2
     length_penalty: bool = True
+    merge_cost: float = 0.5
+    unmatched_min_share: float = 0.12
 
 
 def alignment_types(max_align: int) -> list[tuple[int, int]]:
@@ -116,25 +131,68 @@ def align_ordered(a: SideData, b: SideData, anchors: list[tuple[int, int]],
     """Monotone alignment of ``a`` and ``b`` covering every sentence of both (module doc).
 
     ``matched_a`` / ``matched_b`` (booleans per sentence, default all True) say which
-    sentences have a counterpart candidate; the others cost ``skip_unmatched`` to leave out.
+    sentences have a counterpart candidate; the others cost ``skip_unmatched`` to leave out,
+    unless the first path shows that they are not drops (step 6).
     Each side's ``runs`` (:class:`pipeline.alignlib.SideData`) give its units' vectors; sizes
     not given are averaged from the sentence vectors.
     Returns links in document order, 1-0 / 0-1 included (score and margin 0).
     """
     n, m = len(a), len(b)
-    skip_a = np.where(np.ones(n, bool) if matched_a is None else matched_a, params.skip,
-                      params.skip_unmatched)
-    skip_b = np.where(np.ones(m, bool) if matched_b is None else matched_b, params.skip,
-                      params.skip_unmatched)
     if n == 0 and m == 0:
         return []
-    types = alignment_types(params.max_align)
+    matched_a = np.ones(n, bool) if matched_a is None else np.asarray(matched_a, bool)
+    matched_b = np.ones(m, bool) if matched_b is None else np.asarray(matched_b, bool)
     sizes = range(1, params.max_align)
     units_a = {size: _units(a, size, (a.runs or {}).get(size)) for size in sizes}
     units_b = {size: _units(b, size, (b.runs or {}).get(size)) for size in sizes}
     sent_a, sent_b = a.embeddings.astype(np.float64), b.embeddings.astype(np.float64)
     ratio = (float(a.lengths.sum()) or 1.0) / (float(b.lengths.sum()) or 1.0)
+    scores = (units_a, units_b, sent_a, sent_b, ratio, params)
+    merge_cost = params.merge_cost * score_spread(n, m, scores) if n and m else 0.0
     lo, hi = band_limits(n, m, anchors, params.band)
+
+    def path_for(skip_a: np.ndarray, skip_b: np.ndarray) -> list[tuple[int, int, int, int]]:
+        return _best_path(n, m, lo, hi, skip_a, skip_b, merge_cost, scores)
+
+    path = path_for(np.where(matched_a, params.skip, params.skip_unmatched),
+                    np.where(matched_b, params.skip, params.skip_unmatched))
+    unmatched = int((~matched_a).sum() + (~matched_b).sum())
+    if unmatched:
+        left_out = sum(int(not (matched_a[i - 1] if size_a else matched_b[j - 1]))
+                       for size_a, size_b, i, j in path if not (size_a and size_b))
+        if left_out < params.unmatched_min_share * unmatched:
+            path = path_for(np.full(n, params.skip), np.full(m, params.skip))
+    links = []
+    for size_a, size_b, i, j in path:
+        unit_a, unit_b = tuple(range(i - size_a, i)), tuple(range(j - size_b, j))
+        if size_a and size_b:
+            cosine, neighbours = _unit_scores(i, size_a, np.array([j]), size_b, *scores)[1:]
+            margin = float(cosine[0] / neighbours[0]) if neighbours[0] > 0 else 0.0
+            links.append(Link(unit_a, unit_b, float(cosine[0]), margin))
+        else:
+            links.append(Link(unit_a, unit_b, 0.0, 0.0))
+    return links
+
+
+#: Rows of the 1-1 score matrix sampled (evenly, all columns each) for the pair's spread.
+SPREAD_ROWS = 200
+
+
+def score_spread(n: int, m: int, scores: tuple) -> float:
+    """Robust standard deviation (IQR / 1.349) of the pair's 1-1 scores on evenly spaced rows."""
+    columns = np.arange(1, m + 1)
+    rows = range(1, n + 1, max(1, n // SPREAD_ROWS))
+    values = np.concatenate([_unit_scores(i, 1, columns, 1, *scores)[0] for i in rows])
+    low, high = np.quantile(values, [0.25, 0.75])
+    return float(high - low) / 1.349
+
+
+def _best_path(n: int, m: int, lo: np.ndarray, hi: np.ndarray, skip_a: np.ndarray,
+               skip_b: np.ndarray, merge_cost: float, scores: tuple
+               ) -> list[tuple[int, int, int, int]]:
+    """Step 5: the best path through the band, as ``(size_a, size_b, i, j)`` link ends in
+    document order (``a[i - size_a:i]`` with ``b[j - size_b:j]``)."""
+    types = alignment_types(scores[-1].max_align)
     cost: list[np.ndarray] = []
     pointer: list[np.ndarray] = []
     for i in range(n + 1):
@@ -159,8 +217,8 @@ def align_ordered(a: SideData, b: SideData, anchors: list[tuple[int, int]],
                 gain = np.full(len(cols), -np.inf)
                 valid = ok & (cols >= size_b)
                 if valid.any():
-                    gain[valid] = _unit_scores(i, size_a, cols[valid], size_b, units_a, units_b,
-                                               sent_a, sent_b, ratio, params)[0]
+                    gain[valid] = (_unit_scores(i, size_a, cols[valid], size_b, *scores)[0]
+                                   - merge_cost * (size_a + size_b - 2))
             candidate = previous + gain
             better = candidate > best
             best[better] = candidate[better]
@@ -181,17 +239,7 @@ def align_ordered(a: SideData, b: SideData, anchors: list[tuple[int, int]],
         size_a, size_b = types[number]
         path.append((size_a, size_b, i, j))
         i, j = i - size_a, j - size_b
-    links = []
-    for size_a, size_b, i, j in reversed(path):
-        unit_a, unit_b = tuple(range(i - size_a, i)), tuple(range(j - size_b, j))
-        if size_a and size_b:
-            cosine, neighbours = _unit_scores(i, size_a, np.array([j]), size_b, units_a,
-                                              units_b, sent_a, sent_b, ratio, params)[1:]
-            margin = float(cosine[0] / neighbours[0]) if neighbours[0] > 0 else 0.0
-            links.append(Link(unit_a, unit_b, float(cosine[0]), margin))
-        else:
-            links.append(Link(unit_a, unit_b, 0.0, 0.0))
-    return links
+    return path[::-1]
 
 
 def _unit_scores(i: int, size_a: int, cols: np.ndarray, size_b: int, units_a, units_b,
@@ -202,10 +250,13 @@ def _unit_scores(i: int, size_a: int, cols: np.ndarray, size_b: int, units_a, un
     vector_a, chars_a = units_a[size_a][0][i], units_a[size_a][1][i]
     vectors_b, chars_b = units_b[size_b][0][cols], units_b[size_b][1][cols] * ratio
     cosine = vectors_b @ vector_a
-    neighbours = (_neighbour_similarity(vector_a, sent_b, cols - size_b - 1, cols)
-                  + _neighbour_similarity(vectors_b, sent_a,
-                                          np.full(len(cols), i - size_a - 1), np.full(len(cols), i))
-                  ) / 2
+    neighbours = np.zeros(len(cols))
+    for d in range(params.neighbours):  # the sentences at distance d + 1 outside each unit
+        neighbours += (_neighbour_similarity(vector_a, sent_b, cols - size_b - 1 - d, cols + d)
+                       + _neighbour_similarity(vectors_b, sent_a,
+                                               np.full(len(cols), i - size_a - 1 - d),
+                                               np.full(len(cols), i + d))) / 2
+    neighbours /= params.neighbours
     gain = cosine - neighbours if params.margin else cosine.copy()
     if params.length_penalty:
         shorter, longer = np.minimum(chars_a, chars_b), np.maximum(chars_a, chars_b)

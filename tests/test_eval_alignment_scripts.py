@@ -111,6 +111,8 @@ def test_load_mac_and_write_bitexts(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "work").iterdir()) == [
         "ch01.en", "ch01.zh", "ch02.en", "ch02.zh"]
     assert (tmp_path / "work" / "ch01.zh").read_text(encoding="utf-8") == "一。\n二。\n三。\n"
+    assert [b.stem for b in ordered.load_mac(tmp_path / "mac", ["002"])] == ["ch02"]
+    assert ordered.load_mac(tmp_path / "mac", ["009"]) == []
     (tmp_path / "mac" / "gold" / "002.align").write_text("[0]:[2]\n", encoding="utf-8")
     with pytest.raises(ValueError, match="past the end"):
         ordered.load_mac(tmp_path / "mac")
@@ -159,6 +161,9 @@ def test_ordered_main_exits_2_without_corpus(tmp_path: Path, capsys) -> None:
     assert "mac_dev_zhen" in capsys.readouterr().err
     assert ordered.main(["--only", "iwslt", "--corpus-iwslt", str(tmp_path / "none")]) == 2
     assert "tst2012.raw.vi not found" in capsys.readouterr().err
+    mac = _fake_mac(tmp_path / "mac")
+    assert ordered.main(["--only", "mac", "--corpus", str(mac), "--chapters", "009"]) == 2
+    assert "no chapter 009" in capsys.readouterr().err
 
 
 def test_ordered_end_to_end_with_hashing_embeddings(tmp_path: Path) -> None:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+import pytest
 from scipy import sparse
 
 from pipeline.alignlib import SideData
-from pipeline.orderedalign import OrderedParams, align_ordered, alignment_types, band_limits
+from pipeline.orderedalign import (
+    OrderedParams,
+    _units,
+    align_ordered,
+    alignment_types,
+    band_limits,
+    score_spread,
+)
 
 DIM = 64
 
@@ -75,9 +85,15 @@ def test_alignment_types() -> None:
 
 def test_recovers_a_planted_translation() -> None:
     a, b, gold = translation()
+    # bertalign's own scoring (one neighbour each side, no merge cost) ...
+    bertalign = OrderedParams(max_align=5, band=8, neighbours=1, merge_cost=0.0)
+    found = {(link.a, link.b) for link in align_ordered(a, b, anchors_of(gold), bertalign)}
+    assert len(found & set(gold)) >= 0.9 * len(gold)
+    # ... and the defaults, whose merge cost splits a few of the planted 2-2 links that cross
+    # sentence boundaries (52 of 60 here; on MAC-Dev they gain strict F1)
     links = align_ordered(a, b, anchors_of(gold), OrderedParams(max_align=5, band=8))
     found = {(link.a, link.b) for link in links}
-    assert len(found & set(gold)) >= 0.9 * len(gold)
+    assert len(found & set(gold)) >= 0.85 * len(gold)
     merged = [g for g in gold if len(g[0]) + len(g[1]) > 2]
     assert len(set(merged) & found) >= 0.8 * len(merged)
     kinds = {link.kind for link in links}
@@ -116,3 +132,100 @@ def test_empty_sides() -> None:
     assert align_ordered(none, none, []) == []
     assert [link.kind for link in align_ordered(a, none, [])] == ["1-0"] * len(a)
     assert [link.kind for link in align_ordered(none, b, [])] == ["0-1"] * len(b)
+
+
+def merged_sentences(links) -> int:
+    return sum(len(link.a) + len(link.b) - 2 for link in links if link.a and link.b)
+
+
+def test_merge_cost_never_adds_merges() -> None:
+    """A dearer merge (in units of the pair's score spread) can only leave fewer sentences in
+    merged links, and the default still finds the planted merges."""
+    a, b, gold = translation(seed=3)
+    counts = [merged_sentences(align_ordered(a, b, anchors_of(gold),
+                                             OrderedParams(merge_cost=cost)))
+              for cost in (0.0, 0.5, 2.0, 20.0)]
+    assert counts == sorted(counts, reverse=True)
+    assert counts[-1] < counts[0]
+    planted = sum(len(x) + len(y) - 2 for x, y in gold if x and y)
+    assert counts[1] >= 0.8 * planted
+
+
+def test_score_spread_is_positive_and_deterministic() -> None:
+    a, b, _ = translation(seed=4, units=30)
+    params = OrderedParams()
+    sizes = range(1, params.max_align)
+    scores = ({s: _units(a, s) for s in sizes}, {s: _units(b, s) for s in sizes},
+              a.embeddings.astype(np.float64), b.embeddings.astype(np.float64),
+              float(a.lengths.sum() / b.lengths.sum()), params)
+    spread = score_spread(len(a), len(b), scores)
+    assert spread > 0 and spread == score_spread(len(a), len(b), scores)
+
+
+def test_unmatched_flags_that_mark_drops_make_them_cheap() -> None:
+    """Flags on the planted drops (and a few others): the first path leaves most flagged
+    sentences out, so the flags stand and each drop is a 1-0 / 0-1 link."""
+    a, b, gold = translation(seed=6)
+    matched_a, matched_b = np.ones(len(a), bool), np.ones(len(b), bool)
+    for x, y in gold:
+        if not y:
+            matched_a[list(x)] = False
+        if not x:
+            matched_b[list(y)] = False
+    params = OrderedParams(skip=-1.0)
+    links = align_ordered(a, b, anchors_of(gold), params, matched_a, matched_b)
+    dropped = {(link.a, link.b) for link in links if not (link.a and link.b)}
+    planted = {g for g in gold if not (g[0] and g[1])}
+    assert len(dropped & planted) >= 0.8 * len(planted)
+    # at skip -1 for everyone, nothing is left out: the flags did make the difference
+    assert all(link.a and link.b for link in align_ordered(a, b, anchors_of(gold), params))
+
+
+def test_unmatched_flags_on_a_free_translation_are_set_aside() -> None:
+    """Flags on every sentence of a merge (what mining reports for a free translation's
+    splits): the first path keeps nearly all of them in links, so the pair is aligned again
+    as if nothing were flagged."""
+    a, b, gold = translation(seed=7)
+    matched_a, matched_b = np.ones(len(a), bool), np.ones(len(b), bool)
+    for x, y in gold:
+        if x and y and len(x) + len(y) > 2:
+            matched_a[list(x)] = False
+            matched_b[list(y)] = False
+    params = OrderedParams(skip=-1.0, skip_unmatched=-0.001)
+    flagged = align_ordered(a, b, anchors_of(gold), params, matched_a, matched_b)
+    plain = align_ordered(a, b, anchors_of(gold), params)
+    assert flagged == plain
+    # the share decides: flags that pay to leave out change the path only while they stand
+    paid = replace(params, skip_unmatched=0.2)
+    kept = align_ordered(a, b, anchors_of(gold), replace(paid, unmatched_min_share=0.0),
+                         matched_a, matched_b)
+    assert kept != plain and any(not (link.a and link.b) for link in kept)
+    assert align_ordered(a, b, anchors_of(gold), replace(paid, unmatched_min_share=1.01),
+                         matched_a, matched_b) == plain
+
+
+def test_margin_baseline_averages_the_nearest_neighbours() -> None:
+    """``neighbours=2``: the baseline is the mean of bertalign's one-neighbour baseline and the
+    same taken one sentence further out (a side's edge leaves only the sentences there)."""
+    from pipeline.orderedalign import _unit_scores
+
+    a, b, _ = translation(seed=8, units=20)
+    sent_a, sent_b = a.embeddings.astype(np.float64), b.embeddings.astype(np.float64)
+    units_a, units_b = {1: _units(a, 1)}, {1: _units(b, 1)}
+    i, cols = 6, np.arange(1, len(b) + 1)
+
+    def baseline(d: int) -> np.ndarray:
+        params = OrderedParams(neighbours=d)
+        return _unit_scores(i, 1, cols, 1, units_a, units_b, sent_a, sent_b, 1.0, params)[2]
+
+    def by_hand(j: int, d: int) -> float:
+        def mean_of(vector, others, left, right):
+            sims = [float(others[k] @ vector) for k in (left, right) if 0 <= k < len(others)]
+            return sum(sims) / len(sims) if sims else 0.0
+        return (mean_of(sent_a[i - 1], sent_b, j - 1 - d, j - 1 + d)
+                + mean_of(sent_b[j - 1], sent_a, i - 1 - d, i - 1 + d)) / 2
+
+    one, two = baseline(1), baseline(2)
+    for j in cols:
+        assert one[j - 1] == pytest.approx(by_hand(j, 1))
+        assert two[j - 1] == pytest.approx((by_hand(j, 1) + by_hand(j, 2)) / 2)
