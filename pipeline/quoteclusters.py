@@ -16,7 +16,10 @@ or at least one unknown) and
 
 and, for two quotes of one document, their cosine reaches ``same_document_min_similarity`` (one
 speaker's successive remarks in an article share topic and wording; only a near-verbatim
-repeat, a standfirst restating the body, is one statement).
+repeat, a standfirst restating the body, is one statement). Besides, a partial quote (a known
+speaker's words in quote marks: Putin said ties were a "priority") is linked to the one quote of
+that speaker that says those words, most similar to it ("Relations with Iran are a priority for
+us"), whatever their cosine (:func:`pipeline.quotelinks.fragment_pairs`).
 
 Links are merged greedily, strongest first, with union-find (:func:`cluster_quotes`); a merge
 that would put two different known speakers in one cluster is refused, so an unattributed quote
@@ -191,9 +194,8 @@ def _with_fragment_links(quotes: pd.DataFrame, vectors: np.ndarray, rows: np.nda
     cosines (for the strongest-first order only: a fragment link needs no threshold)."""
     if "text" not in quotes:
         return rows, cols, sims
-    doc_ids = (quotes["doc_id"].tolist() if "doc_id" in quotes else [""] * len(quotes))
-    pairs = fragment_pairs(quotes["text"].tolist(), doc_ids,
-                           [known(s) for s in quotes["speaker"]], vectors)
+    pairs = fragment_pairs(quotes["text"].tolist(), [known(s) for s in quotes["speaker"]],
+                           vectors)
     if not pairs:
         return rows, cols, sims
     n = len(quotes)

@@ -13,8 +13,9 @@ alignment links, the quotes' sentence ids and an ``alignments`` table. Two kinds
 - **alignment links** (:func:`aligned_pairs`): quotes whose sentences lie on the two sides of
   one alignment, kept when their cosine reaches the lower ``aligned_min_similarity``.
 - **fragment links** (:func:`fragment_pairs`): a quote that puts a speaker's own words in quote
-  marks (a partial quote: Putin said ties were a "priority") and the quote of the same known
-  speaker that says those words (a direct quote: "Relations with Iran are a priority for us").
+  marks (a partial quote: Putin said ties were a "priority") and the one quote of the same
+  known speaker that says those words, most similar to it (a direct quote: "Relations with
+  Iran are a priority for us").
   No cosine is needed: a paraphrase around one quoted word is far from the statement it was
   taken from, but the quoted word names it.
 
@@ -69,8 +70,10 @@ FRAGMENT_MIN_LETTERS = 5
 
 
 def quoted_fragments(text: str) -> list[tuple[str, ...]]:
-    """The word tokens of each part of ``text`` inside double quote marks (any style) with at
-    least ``FRAGMENT_MIN_LETTERS`` letters, in order, without repeats."""
+    """The word tokens of each part of ``text`` inside double quote marks (straight, curly,
+    „ or «»; not ``''`` nor single quotes) with at least ``FRAGMENT_MIN_LETTERS`` letters, in
+    order, without repeats. The marks are folded to straight ones and paired left to right, so
+    nested double quotes or an odd number of marks can pair the wrong ones."""
     fragments: list[tuple[str, ...]] = []
     for inner in QUOTED.findall(normalize_for_matching(text)):
         tokens = tuple(word_tokens(inner))
@@ -85,26 +88,33 @@ def _contains(tokens: tuple[str, ...], fragment: tuple[str, ...]) -> bool:
     return any(tokens[k:k + width] == fragment for k in range(len(tokens) - width + 1))
 
 
-def fragment_pairs(texts: list[str], doc_ids: list[str], speakers: list[str | None],
-                   vectors: np.ndarray) -> list[tuple[int, int]]:
-    """Row pairs (i < j) of a quote that puts words in quote marks and a quote of the same
-    known speaker (``speakers``: None when unknown) whose words contain them, consecutively.
-    Of the containing quotes of one document only the most similar (``vectors``: unit rows;
-    cosines rounded to 6 digits, ties: the first row) is linked: one document may hold two
-    of the speaker's statements that use the word, and the partial quote is one of them.
-    Only the words of quoted fragments are indexed, per speaker, so a corpus with few
-    partial quotes costs one pass."""
+def fragment_pairs(texts: list[str], speakers: list[str | None], vectors: np.ndarray
+                   ) -> list[tuple[int, int]]:
+    """Row pairs (i < j): each quote that puts words in quote marks (a *partial quote*) and
+    the one quote of the same known speaker (``speakers``: None when unknown) that says those
+    words, consecutively and not itself in quote marks, most similar to it (``vectors``: unit
+    rows; cosines rounded to 6 digits, ties: the first row).
+
+    One link per partial quote and fragment: a speaker's slogan quoted by thousands of
+    articles links each of them to one statement, never the partial quotes to one another
+    (each holds the others' words) nor to every statement that uses the words, so neither the
+    links nor the clusters they merge grow with the square of a popular phrase. Partial
+    quotes of one speaker and fragment share one candidate list and are compared with it in
+    blocks; only the words of quoted fragments are indexed. A text that is not a string
+    (None, NaN) has no words."""
+    texts = [text if isinstance(text, str) else "" for text in texts]
     fragments = {row: quoted_fragments(text)
                  for row, (speaker, text) in enumerate(zip(speakers, texts, strict=True))
                  if speaker and '"' in normalize_for_matching(text)}
-    wanted = {(speakers[row], word) for row, found in fragments.items()
-              for fragment in found for word in fragment}
-    if not wanted:
-        return []
+    partial: dict[tuple[str | None, tuple[str, ...]], list[int]] = {}  # → rows quoting it
+    for row, found in fragments.items():
+        for fragment in found:
+            partial.setdefault((speakers[row], fragment), []).append(row)
+    wanted = {(speaker, word) for speaker, fragment in partial for word in fragment}
     tokens: dict[int, tuple[str, ...]] = {}  # rows that hold a wanted word → their words
     postings: dict[tuple[str | None, str], list[int]] = {}  # (speaker, word) → rows, ascending
     for row, (speaker, text) in enumerate(zip(speakers, texts, strict=True)):
-        if not speaker:
+        if not speaker or not wanted:
             continue
         words = tuple(word_tokens(text))
         for word in dict.fromkeys(words):
@@ -112,16 +122,20 @@ def fragment_pairs(texts: list[str], doc_ids: list[str], speakers: list[str | No
                 postings.setdefault((speaker, word), []).append(row)
                 tokens[row] = words
     pairs: set[tuple[int, int]] = set()
-    for row, found in fragments.items():
-        for fragment in found:
-            candidates = min((postings.get((speakers[row], word), []) for word in fragment),
-                             key=len)
-            best: dict[str, tuple[float, int]] = {}  # document → (−cosine, row)
-            for other in candidates:
-                if other != row and _contains(tokens[other], fragment):
-                    value = (-round(float(vectors[row] @ vectors[other]), 6), other)
-                    best[doc_ids[other]] = min(best.get(doc_ids[other], value), value)
-            pairs.update((min(row, other), max(row, other)) for _, other in best.values())
+    for (speaker, fragment), rows in partial.items():
+        quoting = set(rows)
+        shortest = min((postings.get((speaker, word), []) for word in fragment), key=len)
+        statements = np.array([other for other in shortest if other not in quoting
+                               and _contains(tokens[other], fragment)], dtype=np.int64)
+        if not len(statements):
+            continue
+        for start in range(0, len(rows), BLOCK_ROWS):
+            block = np.array(rows[start:start + BLOCK_ROWS], dtype=np.int64)
+            similarity = np.round(vectors[block].astype(np.float64)
+                                  @ vectors[statements].astype(np.float64).T, 6)
+            best = statements[np.argmax(similarity, axis=1)]  # ties: the first, lowest row
+            pairs.update((min(i, j), max(i, j)) for i, j in zip(block.tolist(), best.tolist(),
+                                                                strict=True))
     return sorted(pairs)
 
 

@@ -283,3 +283,18 @@ def test_a_partial_quote_joins_the_statement_it_quotes_whatever_the_cosine() -> 
     assert cluster_quotes(quotes, vectors, alignments(), 0.9, 0.85, 0.95) == [[0, 1], [2]]
     quotes.loc[0, "text"] = "ties with Tehran were a priority."
     assert cluster_quotes(quotes, vectors, alignments(), 0.9, 0.85, 0.95) == [[0], [1], [2]]
+
+
+def test_fragment_links_already_among_the_links_are_not_doubled() -> None:
+    # The partial quote and its statement are similar enough to link anyway; an unknown or NaN
+    # speaker's quote makes no fragment link, and a quote without text (None) has no words.
+    quotes = pd.DataFrame({
+        "quote_id": ["a", "b", "c", "d"], "doc_id": ["x", "y", "z", "w"],
+        "text": ['called ties a "priority"', "Ties are a priority.", "A priority, he said.",
+                 None],
+        "speaker": [PUTIN, PUTIN, float("nan"), PUTIN],
+        "sent_ids": [["s1"], ["s2"], ["s3"], ["s4"]]})
+    vectors = unit([1.0, 0.0, 0.0], [1.0, 0.01, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0])
+    assert cluster_quotes(quotes, vectors, alignments(), 0.9, 0.85) == [[0, 1], [2], [3]]
+    vectors = unit([1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [0.0, 1.0, 1.0])
+    assert cluster_quotes(quotes, vectors, alignments(), 0.9, 0.85) == [[0, 1], [2], [3]]

@@ -138,19 +138,52 @@ def test_quoted_fragments_fold_quote_styles_and_skip_short_ones() -> None:
 
 
 def test_fragment_pairs_link_a_partial_quote_to_the_statement_it_quotes() -> None:
-    texts = ['ties with Tehran were a "priority."',                    # 0 x, Putin
-             "Relations with Iran are a priority for us.",              # 1 x, Putin
-             "Trade is a priority, and so is energy.",                  # 2 x, Putin
-             "Relations with Iran are a priority for us.",              # 3 y, Putin
-             "Security is our priority.",                               # 4 y, Pezeshkian
-             "Priority lanes open today.",                              # 5 y, unknown
-             'Sanctions were "priorityless" talk.']                     # 6 y, Putin
-    docs = ["x", "x", "x", "y", "y", "y", "y"]
-    speakers = ["P", "P", "P", "P", "Q", None, "P"]
+    texts = ['ties with Tehran were a "priority."',                    # 0 Putin
+             "Relations with Iran are a priority for us.",              # 1 Putin
+             "Trade is a priority, and so is energy.",                  # 2 Putin
+             "Security is our priority.",                               # 3 Pezeshkian
+             "Priority lanes open today.",                              # 4 unknown
+             'Sanctions were "priorityless" talk.',                     # 5 Putin
+             'He called Iran a "priority" again.']                      # 6 Putin
+    speakers = ["P", "P", "P", "Q", None, "P", "P"]
     vectors = np.eye(7, dtype=np.float32)
-    vectors[0] = vectors[1] = vectors[3] = np.array([1, 0, 0, 0, 0, 0, 0], dtype=np.float32)
-    # Row 0's word is in rows 1, 2 (doc x: the more similar, 1) and 3 (doc y); never in Q's
-    # or an unknown speaker's quote, and "priorityless" is another word.
-    assert fragment_pairs(texts, docs, speakers, vectors) == [(0, 1), (0, 3)]
+    vectors[0] = vectors[1] = vectors[6] = np.array([1, 0, 0, 0, 0, 0, 0], dtype=np.float32)
+    # Rows 0 and 6 quote the word: each links to the most similar statement saying it (1, not
+    # 2), never to each other, to Q's or an unknown speaker's quote; "priorityless" is
+    # another word.
+    assert fragment_pairs(texts, speakers, vectors) == [(0, 1), (1, 6)]
     speakers[0] = None
-    assert fragment_pairs(texts, docs, speakers, vectors) == []
+    assert fragment_pairs(texts, speakers, vectors) == [(1, 6)]
+
+
+def test_fragment_pairs_grow_with_partial_quotes_not_their_square() -> None:
+    # 300 partial quotes of one slogan and 20 statements that use it: one link each.
+    texts = ['he vowed "America first" again'] * 300 + ["America first, always."] * 20
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((320, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    pairs = fragment_pairs(texts, ["P"] * 320, vectors)
+    assert len(pairs) == 300 and {j for _, j in pairs} <= set(range(300, 320))
+    best = 300 + np.argmax(vectors[:300] @ vectors[300:].T, axis=1)
+    assert pairs == sorted(zip(range(300), best.tolist(), strict=True))
+
+
+def test_quoted_fragments_pair_marks_left_to_right() -> None:
+    # Unclosed marks give nothing; an odd count pairs the first two (a known limit).
+    assert quoted_fragments('ties were a "priority') == []
+    assert quoted_fragments('a "priority" and "growth') == [("priority",)]
+    assert quoted_fragments("''priority'' he said") == []
+
+
+def test_fragment_pairs_edge_inputs() -> None:
+    assert fragment_pairs([], [], np.zeros((0, 3), dtype=np.float32)) == []
+    texts = ['called it a "priority"', None, float("nan"), "It is a priority."]
+    vectors = np.eye(4, dtype=np.float32)
+    # texts that are not strings have no words
+    assert fragment_pairs(texts, ["P", "P", "P", "P"], vectors) == [(0, 3)]
+    # only the most similar statement is linked (ties: the first row)
+    texts = ['called it a "priority"', "A priority.", "Our priority.", "The priority."]
+    vectors = np.array([[1, 0], [0.6, 0.8], [0.8, 0.6], [0.8, 0.6]], dtype=np.float32)
+    assert fragment_pairs(texts, ["P"] * 4, vectors) == [(0, 2)]
+    # a quote whose only quoted words are its own makes no pair with itself
+    assert fragment_pairs(['"priority"'], ["P"], vectors[:1]) == []
