@@ -164,9 +164,10 @@ class AlignConfig(Section):
     strong_margin: float = Field(
         1.25, description="... or one link of at least this margin.")
     weak_pairs: Literal["shared", "story", "none"] = Field(
-        "shared", description="Also align a pair with fewer links when both documents are "
-        "aligned with one third document (shared), when both lie in one connected story of "
-        "aligned pairs (story: chains stories together as a crawl grows), or never (none).")
+        "shared", description="Also align a pair with fewer links when both documents have "
+        "such a pair (enough links, or a strong one) with one third document (shared), when "
+        "both lie in one connected story of such pairs (story: chains stories together as a "
+        "crawl grows), or never (none).")
     mode: Literal["auto", "parallel", "comparable"] = Field(
         "auto", description="How a supported document pair is aligned. parallel: an ordered "
         "translation (monotone DP with 1-0/0-1 and merges up to max_align); comparable: "

@@ -488,6 +488,10 @@ def mutual_links(corpus: CorpusData, neighbours: Neighbours, min_margin: float,
                 scores[mutual].tolist(), strict=True)]
 
 
+#: The values of :attr:`MiningParams.weak_pairs` (see :func:`supported_pairs`).
+WEAK_PAIRS = ("shared", "story", "none")
+
+
 def supported_pairs(corpus: CorpusData, links: list[CorpusLink], params: MiningParams
                     ) -> dict[tuple[int, int], list[CorpusLink]]:
     """Document pairs (lower document id first) that the links support, with their links.
@@ -501,12 +505,17 @@ def supported_pairs(corpus: CorpusData, links: list[CorpusLink], params: MiningP
 
     - ``shared``: both documents form evidence pairs with one third document (two renditions
       of one article). Local, so its errors do not grow with the corpus: on a 10k-document
-      crawl, 4.2% of linked pairs joined different stories this way, against 5.5% for
-      ``story``, whose components chain stories together through any one wrong evidence pair
-      (``benchmarks/story_recall.py``).
+      crawl, 4.2% of all linked pairs were of different stories under this rule, against 5.5%
+      under ``story``, whose components chain stories together through any one wrong evidence
+      pair (``benchmarks/story_support.py``).
     - ``story``: both documents lie in one connected component of evidence pairs.
     - ``none``: evidence pairs only.
+
+    Any other ``weak_pairs`` is a ValueError.
     """
+    if params.weak_pairs not in WEAK_PAIRS:
+        raise ValueError(f"weak_pairs must be one of {', '.join(WEAK_PAIRS)}, "
+                         f"not {params.weak_pairs!r}")
     by_pair: dict[tuple[int, int], list[CorpusLink]] = {}
     for link in links:
         a, b = int(corpus.doc[link.i]), int(corpus.doc[link.j])

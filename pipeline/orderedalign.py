@@ -63,6 +63,11 @@ class OrderedParams:
     merge_cost: float = 0.5
     unmatched_min_share: float = 0.12
 
+    def __post_init__(self) -> None:
+        if self.neighbours < 1:  # the baseline is a mean over 1 … neighbours distances
+            raise ValueError(f"neighbours must be at least 1, not {self.neighbours} "
+                             "(margin=False drops the baseline)")
+
 
 def alignment_types(max_align: int) -> list[tuple[int, int]]:
     """0-1 first (it is applied last, along the row), then 1-0, 1-1, 1-2, … by total size."""

@@ -261,3 +261,19 @@ def test_mutual_links_keep_every_tie_rule(seed: int) -> None:
     assert mutual_links(corpus, found, 0.0)
     assert all(type(link.i) is int and type(link.margin) is float
                for link in mutual_links(corpus, found, 0.0))
+
+
+def test_weak_pairs_rules_on_no_links_and_unknown_rules() -> None:
+    corpus = corpus_of([np.eye(DIM, dtype=np.float32)[:10]] * 3)
+    for rule in ("shared", "story", "none"):
+        assert supported_pairs(corpus, [], MiningParams(weak_pairs=rule)) == {}
+    # a weak pair's documents reversed in the link (j's document first) still find their
+    # shared partner 1: documents 0-1 and 1-2 are evidence, the one 2-0 link is not
+    links = [CorpusLink(n, 10 + n, 0.9, 1.05) for n in range(5)]
+    links += [CorpusLink(10 + n, 20 + n, 0.9, 1.05) for n in range(5)]
+    links += [CorpusLink(29, 9, 0.8, 1.01)]
+    found = supported_pairs(corpus, links, MiningParams(min_links=2, strong_margin=1.3))
+    assert sorted(found) == [(0, 1), (0, 2), (1, 2)]
+    assert [(link.i, link.j) for link in found[(0, 2)]] == [(9, 29)]
+    with pytest.raises(ValueError, match="weak_pairs"):
+        supported_pairs(corpus, links, MiningParams(weak_pairs="shard"))

@@ -229,3 +229,29 @@ def test_margin_baseline_averages_the_nearest_neighbours() -> None:
     for j in cols:
         assert one[j - 1] == pytest.approx(by_hand(j, 1))
         assert two[j - 1] == pytest.approx((by_hand(j, 1) + by_hand(j, 2)) / 2)
+
+
+def test_tiny_sides_and_a_zero_spread() -> None:
+    """One sentence on a side (the spread of a single score is 0: no merge cost), every
+    sentence unmatched, and a pair of identical sentences all align without error."""
+    rng = np.random.default_rng(9)
+    for n, m in [(1, 1), (1, 3), (3, 1), (2, 2)]:
+        a = side(unit(rng.normal(size=(n, DIM))), [50.0] * n)
+        b = side(unit(rng.normal(size=(m, DIM))), [50.0] * m)
+        for flags in (None, False):
+            matched_a = None if flags is None else np.zeros(n, bool)
+            matched_b = None if flags is None else np.zeros(m, bool)
+            links = align_ordered(a, b, [], OrderedParams(), matched_a, matched_b)
+            assert sorted(i for link in links for i in link.a) == list(range(n))
+            assert sorted(j for link in links for j in link.b) == list(range(m))
+    one = side(unit(rng.normal(size=(1, DIM))), [50.0])
+    params = OrderedParams()
+    scores = ({s: _units(one, s) for s in range(1, params.max_align)},
+              {s: _units(one, s) for s in range(1, params.max_align)},
+              one.embeddings.astype(np.float64), one.embeddings.astype(np.float64), 1.0, params)
+    assert score_spread(1, 1, scores) == 0.0
+
+
+def test_neighbours_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="neighbours"):
+        OrderedParams(neighbours=0)
