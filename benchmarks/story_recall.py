@@ -25,6 +25,16 @@ import pandas as pd
 def story_scores(documents: pd.DataFrame, alignments: pd.DataFrame, story: pd.Series,
                  cross_language: bool = False) -> dict:
     """Recall and precision of linked document pairs against same-story pairs."""
+    both = alignments[[len(a) > 0 and len(b) > 0 for a, b in
+                       zip(alignments["sent_ids_a"], alignments["sent_ids_b"], strict=True)]]
+    linked = {tuple(sorted(p)) for p in zip(both["doc_a"], both["doc_b"], strict=True)}
+    return pair_scores(documents, linked, story, cross_language)
+
+
+def pair_scores(documents: pd.DataFrame, linked: set[tuple[str, str]], story: pd.Series,
+                cross_language: bool = False) -> dict:
+    """Recall and precision of ``linked`` document pairs (sorted id pairs) against same-story
+    pairs."""
     outlet = dict(zip(documents["doc_id"], documents["outlet"].fillna(""), strict=True))
     lang = dict(zip(documents["doc_id"], documents["lang"], strict=True))
     wanted = set()
@@ -32,9 +42,6 @@ def story_scores(documents: pd.DataFrame, alignments: pd.DataFrame, story: pd.Se
         for a, b in combinations(sorted(members["doc_id"]), 2):
             if outlet[a] != outlet[b] and not (cross_language and lang[a] == lang[b]):
                 wanted.add((a, b))
-    both = alignments[[len(a) > 0 and len(b) > 0 for a, b in
-                       zip(alignments["sent_ids_a"], alignments["sent_ids_b"], strict=True)]]
-    linked = {tuple(sorted(p)) for p in zip(both["doc_a"], both["doc_b"], strict=True)}
     same = {p for p in linked if story.get(p[0]) == story.get(p[1])}
     monolingual = {p for p in wanted if lang[p[0]] == lang[p[1]]}
     return {"story_pairs": len(wanted), "linked_pairs": len(linked),

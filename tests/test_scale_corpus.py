@@ -178,6 +178,21 @@ def test_built_corpus_runs_through_the_pipeline(tmp_path: Path) -> None:
     assert result.summary()["sentences"] > 24 * 3
 
 
+def test_story_support_scores_each_weak_pairs_rule(tmp_path: Path, capsys) -> None:
+    """benchmarks/story_support.py on a small build (hashing embeddings): one line per rule,
+    and the rules nest (none ⊆ shared ⊆ story)."""
+    story_support = _load("story_support")
+    corpus = tmp_path / "corpus"
+    build(corpus, 24, per_file=10)
+    assert story_support.main([str(corpus)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["weak_pairs"] for line in lines] == ["shared", "story", "none"]
+    linked = {line["weak_pairs"]: line["linked_pairs"] for line in lines}
+    assert 0 < linked["none"] <= linked["shared"] <= linked["story"]
+    assert all(line["precision"] == 1.0 and 0 < line["recall"] <= 1 for line in lines)
+    assert story_support.main([str(tmp_path / "none")]) == 2
+
+
 @pytest.mark.skipif(not (scale_corpus.SHARED_CORPORA / "iwslt15_envi_tst2013").is_dir(),
                     reason="../shared/corpora is absent (the seeds-only build is tested above)")
 def test_full_build_uses_every_shared_corpus(tmp_path: Path) -> None:
