@@ -61,7 +61,13 @@ import numpy as np
 import pandas as pd
 
 from pipeline.data import CLUSTERS
-from pipeline.quotelinks import aligned_pairs, fragment_pairs, linked_pairs, pair_similarity
+from pipeline.quotelinks import (
+    aligned_pairs,
+    disowns,
+    fragment_pairs,
+    linked_pairs,
+    pair_similarity,
+)
 from pipeline.speakers import generic_source, merged_languages
 from pipeline.text import normalize_for_matching
 
@@ -187,6 +193,23 @@ class SpeakerUnionFind:
         return True
 
 
+def _without_disowned(quotes: pd.DataFrame, rows: np.ndarray, cols: np.ndarray,
+                      sims: np.ndarray, min_similarity: float
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The links less the alignment links (below ``min_similarity``) between two quotes of one
+    language where one gives the speaker's words that the other does not say
+    (:func:`pipeline.quotelinks.disowns`)."""
+    if "text" not in quotes or "lang" not in quotes or not len(rows):
+        return rows, cols, sims
+    texts, langs = quotes["text"].tolist(), quotes["lang"].tolist()
+    keep = np.ones(len(rows), dtype=bool)
+    for k in np.flatnonzero(sims < min_similarity).tolist():
+        i, j = int(rows[k]), int(cols[k])
+        if langs[i] == langs[j] and (disowns(texts[i], texts[j]) or disowns(texts[j], texts[i])):
+            keep[k] = False
+    return rows[keep], cols[keep], sims[keep]
+
+
 def _with_fragment_links(quotes: pd.DataFrame, vectors: np.ndarray, rows: np.ndarray,
                         cols: np.ndarray, sims: np.ndarray
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -228,6 +251,7 @@ def cluster_quotes(quotes: pd.DataFrame, vectors: np.ndarray, alignments: pd.Dat
         doc = doc.reshape(-1)
         keep = (doc[rows] != doc[cols]) | (sims >= same_document_min_similarity)
         rows, cols, sims = rows[keep], cols[keep], sims[keep]
+    rows, cols, sims = _without_disowned(quotes, rows, cols, sims, min_similarity)
     rows, cols, sims = _with_fragment_links(quotes, vectors, rows, cols, sims)
     # Strongest link first, then by the two quote ids (a stable sort: ties keep link order).
     _, rank = np.unique(np.array(quote_ids, dtype=object), return_inverse=True)

@@ -12,6 +12,9 @@ alignment links, the quotes' sentence ids and an ``alignments`` table. Two kinds
   them): renditions of one statement are near-duplicates.
 - **alignment links** (:func:`aligned_pairs`): quotes whose sentences lie on the two sides of
   one alignment, kept when their cosine reaches the lower ``aligned_min_similarity``.
+  An alignment link between two quotes of one language is dropped when one of them gives the
+  speaker's words in quote marks (three words or more) and the other says none of them
+  (:func:`disowns`): the sentences were aligned on their topic, not their statement.
 - **fragment links** (:func:`fragment_pairs`): a quote that puts a speaker's own words in quote
   marks (a partial quote: Putin said ties were a "priority") and the one quote of the same
   known speaker that says those words, most similar to it (a direct quote: "Relations with
@@ -81,6 +84,29 @@ def quoted_fragments(text: str) -> list[tuple[str, ...]]:
                 and tokens not in fragments:
             fragments.append(tokens)
     return fragments
+
+
+#: A quoted fragment with this many words of ``LONG_WORD`` letters or more claims enough of
+#: the speaker's wording to disown a rendition that says none of them (:func:`disowns`).
+DISOWN_MIN_WORDS = 3
+LONG_WORD = 4
+
+
+def _long_words(tokens: tuple[str, ...]) -> set[str]:
+    return {token for token in tokens if sum(c.isalpha() for c in token) >= LONG_WORD}
+
+
+def disowns(text: str, other: str) -> bool:
+    """Whether ``text`` quotes the speaker's words (a fragment in quote marks with at least
+    ``DISOWN_MIN_WORDS`` words of ``LONG_WORD`` letters) of which ``other``, a rendition in
+    the same language, says none. Two renditions of one statement in one language share some
+    of the words one of them gives verbatim; an aligned sentence pair that shares only its
+    topic does not ("the USA and Europe do not want the situation to calm down" against
+    "that Israel cease hostilities in the Middle East")."""
+    other_words = _long_words(tuple(word_tokens(other))) if isinstance(other, str) else set()
+    return any(len(words) >= DISOWN_MIN_WORDS and words.isdisjoint(other_words)
+               for words in (_long_words(fragment) for fragment in
+                             quoted_fragments(text if isinstance(text, str) else "")))
 
 
 def _contains(tokens: tuple[str, ...], fragment: tuple[str, ...]) -> bool:

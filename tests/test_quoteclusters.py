@@ -298,3 +298,23 @@ def test_fragment_links_already_among_the_links_are_not_doubled() -> None:
     assert cluster_quotes(quotes, vectors, alignments(), 0.9, 0.85) == [[0, 1], [2], [3]]
     vectors = unit([1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [0.0, 1.0, 1.0])
     assert cluster_quotes(quotes, vectors, alignments(), 0.9, 0.85) == [[0, 1], [2], [3]]
+
+
+def test_an_aligned_quote_that_says_none_of_the_quoted_words_is_another_statement() -> None:
+    # Two sentences aligned on their topic: the quotes' cosine (0.88) passes the aligned
+    # threshold, but one gives the speaker's words and the other says none of them.
+    quotes = pd.DataFrame({
+        "quote_id": ["x:q0", "y:q0"], "doc_id": ["x", "y"], "lang": ["en", "en"],
+        "text": ['that "the USA and Europe do not want the situation to calm down"',
+                 "that Israel cease hostilities in the Middle East"],
+        "speaker": ["Masoud Pezeshkian"] * 2, "sent_ids": [["s1"], ["s2"]]})
+    vectors = unit([1.0, 0.0], [0.88, 0.475])
+    aligned = alignments((["s1"], ["s2"]))
+    assert cluster_quotes(quotes, vectors, aligned, 0.91, 0.85) == [[0], [1]]
+    # a rendition in another language, or one sharing a word, keeps the alignment link
+    assert cluster_quotes(quotes.assign(lang=["en", "vi"]), vectors, aligned, 0.91,
+                          0.85) == [[0, 1]]
+    shares = quotes.assign(text=[quotes["text"][0], "that the situation must calm"])
+    assert cluster_quotes(shares, vectors, aligned, 0.91, 0.85) == [[0, 1]]
+    # a similarity link (above min_similarity) is not questioned
+    assert cluster_quotes(quotes, vectors, aligned, 0.85, 0.85) == [[0, 1]]

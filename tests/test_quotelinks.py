@@ -12,6 +12,7 @@ from pipeline import quotelinks
 from pipeline.quoteclusters import SpeakerUnionFind, cluster_quotes, known
 from pipeline.quotelinks import (
     aligned_pairs,
+    disowns,
     duplicate_groups,
     fragment_pairs,
     linked_pairs,
@@ -187,3 +188,14 @@ def test_fragment_pairs_edge_inputs() -> None:
     assert fragment_pairs(texts, ["P"] * 4, vectors) == [(0, 2)]
     # a quote whose only quoted words are its own makes no pair with itself
     assert fragment_pairs(['"priority"'], ["P"], vectors[:1]) == []
+
+
+def test_a_quoted_phrase_disowns_a_rendition_that_says_none_of_its_words() -> None:
+    said = ('the situation was "difficult" and that "the USA and Europe do not want the '
+            'situation to calm down."')
+    assert disowns(said, "that Israel cease hostilities in the Middle East")
+    assert not disowns(said, "Europe, he said, wants the war to go on")  # shares "europe"
+    assert not disowns("that Israel cease hostilities in the Middle East", said)  # no quote
+    assert not disowns('it was "difficult" for us', "Israel must stop")  # one word: too few
+    assert not disowns('he said "we will win"', "nothing alike")  # short words only
+    assert not disowns(None, "text") and disowns('"great new trade deals"', None)
