@@ -69,7 +69,7 @@ from pipeline.quotelinks import (
     pair_similarity,
 )
 from pipeline.speakers import generic_source, merged_languages
-from pipeline.text import normalize_for_matching
+from pipeline.text import normalize_for_matching, word_tokens
 
 CLUSTER_COLUMNS = [f.name for f in CLUSTERS]
 
@@ -193,19 +193,33 @@ class SpeakerUnionFind:
         return True
 
 
-def _without_disowned(quotes: pd.DataFrame, rows: np.ndarray, cols: np.ndarray,
-                      sims: np.ndarray, min_similarity: float
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The links less the alignment links (below ``min_similarity``) between two quotes of one
-    language where one gives the speaker's words that the other does not say
+#: An indirect quote needs this many words for its sentence's alignment to vouch for it: a
+#: reported content of a few words ("the pact", "these accusations", "Russia's war against
+#: Ukraine") names a topic that the aligned sentence shares, not a statement; a short direct
+#: quote ("We won.") is the speaker's own words.
+ALIGNED_MIN_WORDS = 5
+
+
+def _checked_alignment_links(quotes: pd.DataFrame, rows: np.ndarray, cols: np.ndarray,
+                             sims: np.ndarray, min_similarity: float
+                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The links less the alignment links (those below ``min_similarity``) with an indirect
+    quote of fewer than ``ALIGNED_MIN_WORDS`` words, or between two quotes of one language where one
+    gives the speaker's words that the other does not say
     (:func:`pipeline.quotelinks.disowns`)."""
-    if "text" not in quotes or "lang" not in quotes or not len(rows):
+    if "text" not in quotes or not len(rows):
         return rows, cols, sims
-    texts, langs = quotes["text"].tolist(), quotes["lang"].tolist()
+    texts = [text if isinstance(text, str) else "" for text in quotes["text"]]
+    langs = quotes["lang"].tolist() if "lang" in quotes else [None] * len(quotes)
+    direct = (quotes["direct"].tolist() if "direct" in quotes else [True] * len(quotes))
+    words = [ALIGNED_MIN_WORDS if isinstance(flag, bool | np.bool_) and flag
+             else len(word_tokens(text)) for text, flag in zip(texts, direct, strict=True)]
     keep = np.ones(len(rows), dtype=bool)
     for k in np.flatnonzero(sims < min_similarity).tolist():
         i, j = int(rows[k]), int(cols[k])
-        if langs[i] == langs[j] and (disowns(texts[i], texts[j]) or disowns(texts[j], texts[i])):
+        if min(words[i], words[j]) < ALIGNED_MIN_WORDS or (
+                langs[i] == langs[j] and (disowns(texts[i], texts[j])
+                                          or disowns(texts[j], texts[i]))):
             keep[k] = False
     return rows[keep], cols[keep], sims[keep]
 
@@ -251,7 +265,7 @@ def cluster_quotes(quotes: pd.DataFrame, vectors: np.ndarray, alignments: pd.Dat
         doc = doc.reshape(-1)
         keep = (doc[rows] != doc[cols]) | (sims >= same_document_min_similarity)
         rows, cols, sims = rows[keep], cols[keep], sims[keep]
-    rows, cols, sims = _without_disowned(quotes, rows, cols, sims, min_similarity)
+    rows, cols, sims = _checked_alignment_links(quotes, rows, cols, sims, min_similarity)
     rows, cols, sims = _with_fragment_links(quotes, vectors, rows, cols, sims)
     # Strongest link first, then by the two quote ids (a stable sort: ties keep link order).
     _, rank = np.unique(np.array(quote_ids, dtype=object), return_inverse=True)

@@ -318,3 +318,23 @@ def test_an_aligned_quote_that_says_none_of_the_quoted_words_is_another_statemen
     assert cluster_quotes(shares, vectors, aligned, 0.91, 0.85) == [[0, 1]]
     # a similarity link (above min_similarity) is not questioned
     assert cluster_quotes(quotes, vectors, aligned, 0.85, 0.85) == [[0, 1]]
+
+
+def test_a_quote_of_a_few_words_takes_no_alignment_link() -> None:
+    # The reported content "Russia's war against Ukraine" names the topic its aligned
+    # sentence shares; a longer one in the same aligned pair keeps the link.
+    quotes = pd.DataFrame({
+        "quote_id": ["x:q0", "y:q0"], "doc_id": ["x", "y"], "lang": ["en", "en"],
+        "text": ["the current bonhomie shared by Moscow and Tehran",
+                 "Russia's war against Ukraine"],
+        "speaker": [None, "Masoud Pezeshkian"], "sent_ids": [["s1"], ["s2"]],
+        "direct": [False, False]})
+    vectors = unit([1.0, 0.0], [0.88, 0.475])
+    aligned = alignments((["s1"], ["s2"]))
+    assert cluster_quotes(quotes, vectors, aligned, 0.91, 0.85) == [[0], [1]]
+    # a short direct quote is the speaker's own words: its alignment link stands
+    assert cluster_quotes(quotes.assign(direct=[False, True]), vectors, aligned, 0.91,
+                          0.85) == [[0, 1]]
+    longer = quotes.assign(text=[quotes["text"][0], "Russia's war against Ukraine was wrong"])
+    assert cluster_quotes(longer, vectors, aligned, 0.91, 0.85) == [[0, 1]]
+    assert cluster_quotes(quotes, vectors, aligned, 0.85, 0.85) == [[0, 1]]  # similar enough
