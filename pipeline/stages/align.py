@@ -62,7 +62,7 @@ def pair_shards(tables: Tables, size: int) -> list[Tables]:
 
 class Align(Stage):
     name: ClassVar[str] = "align"
-    version: ClassVar[int] = 3
+    version: ClassVar[int] = 4  # 4: ordered pairs: merge cost, two neighbours, checked flags
     reads = contract(sentences=SENTENCES, embeddings=EMBEDDINGS, document_pairs=DOCUMENT_PAIRS,
                      lexicon=LEXICON)
     writes = contract(alignments=ALIGNMENTS)

@@ -26,6 +26,7 @@ from pipeline.quoteclusters import TraceParams, empty_clusters, speaker_language
 
 class Trace(Stage):
     name: ClassVar[str] = "trace"
+    version: ClassVar[int] = 2  # 2: fragment links; alignment links checked
     reads = contract(sentences=SENTENCES, alignments=ALIGNMENTS, quotes=QUOTES)
     writes = contract(clusters=CLUSTERS)
     #: Quote texts and English forms are embedded with the job's model; speakers' languages
