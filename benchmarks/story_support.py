@@ -6,8 +6,9 @@
 
 The corpus comes from ``benchmarks/scale_corpus.py``. Ingest … embed run in this process
 (:func:`pipeline.runner.run_stages`: nothing cached or written; the embedding cache serves the
-vectors it holds); the corpus is mined once (:mod:`pipeline.corpusmining`: search, ratio
-margins, mutual links), as the stories stage mines it, and :func:`pipeline.corpusmining.
+vectors it holds); the corpus is built as the stories stage builds it
+(:func:`pipeline.stages.stories.mining_corpus`) and mined once (:mod:`pipeline.corpusmining`:
+search, ratio margins, mutual links), and :func:`pipeline.corpusmining.
 supported_pairs` is scored under ``weak_pairs`` = shared, story and none against the corpus's
 stories (``metadata.csv``), with the scoring of ``benchmarks/story_recall.py``: recall is the
 share of same-story pairs from different outlets that are supported, precision the share of
@@ -30,11 +31,11 @@ import pandas as pd
 
 from pipeline.config import load_config
 from pipeline.corpusalign import planning_params
-from pipeline.corpusmining import CorpusData, mutual_links, search, supported_pairs
-from pipeline.data import embedding_matrix, grouped_sentences, matching_texts
+from pipeline.corpusmining import mutual_links, search, supported_pairs
+from pipeline.data import grouped_sentences, matching_texts
 from pipeline.lexical import fit_lexicon, tfidf_rows
 from pipeline.runner import run_stages
-from pipeline.stages.stories import document_facts
+from pipeline.stages.stories import mining_corpus
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from story_recall import pair_scores  # a script beside this one, not a package
@@ -62,10 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     documents = tables["documents"]
     sentences, doc_ids, doc = grouped_sentences(tables["sentences"])
     texts = matching_texts(sentences)
-    embeddings = embedding_matrix(tables.pop("embeddings"), sentences["sent_id"])
-    facts = document_facts(documents, doc_ids)
-    corpus = CorpusData(embeddings, tfidf_rows(texts, fit_lexicon(texts)), doc,
-                        facts["outlet"], facts["lang"], facts["stem"], facts["day"])
+    corpus = mining_corpus(documents, tables.pop("embeddings"), sentences, doc_ids, doc,
+                           tfidf_rows(texts, fit_lexicon(texts)))
     mining = planning_params(job.align).mining
     links = mutual_links(corpus, search(corpus, mining), mining.min_margin, mining.min_score)
     mined = time.perf_counter() - started

@@ -59,6 +59,17 @@ def document_facts(documents: pd.DataFrame, doc_ids: list[str]) -> dict[str, np.
             "day": day.to_numpy(dtype=np.float64, na_value=np.nan)}
 
 
+def mining_corpus(documents: pd.DataFrame, embeddings: pd.DataFrame, sentences: pd.DataFrame,
+                  doc_ids: list[str], doc: np.ndarray, lexical) -> CorpusData:
+    """What :mod:`pipeline.corpusmining` mines: the sentences grouped by
+    :func:`pipeline.data.grouped_sentences` (``sentences``, ``doc_ids``, ``doc``), their
+    vectors from the ``embeddings`` table, their TF-IDF rows (``lexical``) and their documents'
+    facts (:func:`document_facts`)."""
+    facts = document_facts(documents, doc_ids)
+    return CorpusData(embedding_matrix(embeddings, sentences["sent_id"]), lexical, doc,
+                      facts["outlet"], facts["lang"], facts["stem"], facts["day"])
+
+
 def why_empty(documents: pd.DataFrame, sentences: int, config, links: int) -> str:
     """One sentence on why a job has no document pairs to align."""
     if sentences == 0:
@@ -103,11 +114,9 @@ class Stories(Stage):
                                  corpus_links=0)
             context.stats["notice"] = why_empty(documents, len(sentences), config, 0)
             return {"document_pairs": pd.DataFrame(columns=PAIR_COLUMNS), "lexicon": lexicon}
-        embeddings = embedding_matrix(tables["embeddings"], sentences["sent_id"])
-        facts = document_facts(documents, doc_ids)
-        corpus = CorpusData(embeddings, tfidf_rows(texts, lexicon), doc, facts["outlet"],
-                            facts["lang"], facts["stem"], facts["day"])
-        context.progress.total(len(sentences) * max(len(set(facts["lang"].tolist())), 1))
+        corpus = mining_corpus(documents, tables["embeddings"], sentences, doc_ids, doc,
+                               tfidf_rows(texts, lexicon))
+        context.progress.total(len(sentences) * max(len(set(corpus.lang.tolist())), 1))
         plan = plan_pairs(corpus, planning_params(config), context.progress.advance)
         pairs = pd.DataFrame([{
             "doc_a": doc_ids[p.a], "doc_b": doc_ids[p.b], "mode": p.mode,
