@@ -63,9 +63,10 @@ import pandas as pd
 from pipeline.data import CLUSTERS
 from pipeline.quotelinks import (
     aligned_pairs,
-    disowns,
+    claimed_words,
     fragment_pairs,
     linked_pairs,
+    long_words,
     pair_similarity,
 )
 from pipeline.speakers import generic_source, merged_languages
@@ -204,22 +205,34 @@ def _checked_alignment_links(quotes: pd.DataFrame, rows: np.ndarray, cols: np.nd
                              sims: np.ndarray, min_similarity: float
                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The links less the alignment links (those below ``min_similarity``) with an indirect
-    quote of fewer than ``ALIGNED_MIN_WORDS`` words, or between two quotes of one language where one
-    gives the speaker's words that the other does not say
-    (:func:`pipeline.quotelinks.disowns`)."""
-    if "text" not in quotes or not len(rows):
+    quote of fewer than ``ALIGNED_MIN_WORDS`` words, or between two quotes of one language
+    where one gives the speaker's words that the other does not say
+    (:func:`pipeline.quotelinks.disowns`). Each quote of such a link is read once."""
+    weak = np.flatnonzero(sims < min_similarity)
+    if "text" not in quotes or not len(weak):
         return rows, cols, sims
-    texts = [text if isinstance(text, str) else "" for text in quotes["text"]]
-    langs = quotes["lang"].tolist() if "lang" in quotes else [None] * len(quotes)
-    direct = (quotes["direct"].tolist() if "direct" in quotes else [True] * len(quotes))
-    words = [ALIGNED_MIN_WORDS if isinstance(flag, bool | np.bool_) and flag
-             else len(word_tokens(text)) for text, flag in zip(texts, direct, strict=True)]
+    texts, langs = quotes["text"].tolist(), (
+        quotes["lang"].tolist() if "lang" in quotes else [None] * len(quotes))
+    direct = quotes["direct"].tolist() if "direct" in quotes else [True] * len(quotes)
+    short: dict[int, bool] = {}
+    said: dict[int, set[str]] = {}
+    claims: dict[int, list[set[str]]] = {}
+    for row in np.unique(np.concatenate([rows[weak], cols[weak]])).tolist():
+        text = texts[row] if isinstance(texts[row], str) else ""
+        tokens = word_tokens(text)
+        flag = direct[row]
+        short[row] = not (isinstance(flag, bool | np.bool_) and flag) \
+            and len(tokens) < ALIGNED_MIN_WORDS
+        said[row], claims[row] = long_words(tokens), claimed_words(text)
+
+    def disowned(i: int, j: int) -> bool:  # disowns(texts[i], texts[j]), from the rows' words
+        return any(words.isdisjoint(said[j]) for words in claims[i])
+
     keep = np.ones(len(rows), dtype=bool)
-    for k in np.flatnonzero(sims < min_similarity).tolist():
+    for k in weak.tolist():
         i, j = int(rows[k]), int(cols[k])
-        if min(words[i], words[j]) < ALIGNED_MIN_WORDS or (
-                langs[i] == langs[j] and (disowns(texts[i], texts[j])
-                                          or disowns(texts[j], texts[i]))):
+        if short[i] or short[j] or (
+                langs[i] == langs[j] and (disowned(i, j) or disowned(j, i))):
             keep[k] = False
     return rows[keep], cols[keep], sims[keep]
 

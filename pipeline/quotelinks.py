@@ -92,8 +92,17 @@ DISOWN_MIN_WORDS = 3
 LONG_WORD = 4
 
 
-def _long_words(tokens: tuple[str, ...]) -> set[str]:
+def long_words(tokens: list[str] | tuple[str, ...]) -> set[str]:
+    """The word tokens with at least ``LONG_WORD`` letters (what :func:`disowns` compares)."""
     return {token for token in tokens if sum(c.isalpha() for c in token) >= LONG_WORD}
+
+
+def claimed_words(text: str) -> list[set[str]]:
+    """The :func:`long_words` of each quoted fragment of ``text`` that has at least
+    ``DISOWN_MIN_WORDS`` of them: the speaker's wording that ``text`` gives verbatim."""
+    claims = (long_words(fragment)
+              for fragment in quoted_fragments(text if isinstance(text, str) else ""))
+    return [words for words in claims if len(words) >= DISOWN_MIN_WORDS]
 
 
 def disowns(text: str, other: str) -> bool:
@@ -103,10 +112,8 @@ def disowns(text: str, other: str) -> bool:
     of the words one of them gives verbatim; an aligned sentence pair that shares only its
     topic does not ("the USA and Europe do not want the situation to calm down" against
     "that Israel cease hostilities in the Middle East")."""
-    other_words = _long_words(tuple(word_tokens(other))) if isinstance(other, str) else set()
-    return any(len(words) >= DISOWN_MIN_WORDS and words.isdisjoint(other_words)
-               for words in (_long_words(fragment) for fragment in
-                             quoted_fragments(text if isinstance(text, str) else "")))
+    said = long_words(word_tokens(other)) if isinstance(other, str) else set()
+    return any(words.isdisjoint(said) for words in claimed_words(text))
 
 
 def _contains(tokens: tuple[str, ...], fragment: tuple[str, ...]) -> bool:
