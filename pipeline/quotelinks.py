@@ -136,13 +136,10 @@ def fragment_pairs(texts: list[str], speakers: list[str | None], vectors: np.nda
     blocks; only the words of quoted fragments are indexed. A text that is not a string
     (None, NaN) has no words."""
     texts = [text if isinstance(text, str) else "" for text in texts]
-    fragments = {row: quoted_fragments(text)
-                 for row, (speaker, text) in enumerate(zip(speakers, texts, strict=True))
-                 if speaker and '"' in normalize_for_matching(text)}
     partial: dict[tuple[str | None, tuple[str, ...]], list[int]] = {}  # → rows quoting it
-    for row, found in fragments.items():
-        for fragment in found:
-            partial.setdefault((speakers[row], fragment), []).append(row)
+    for row, (speaker, text) in enumerate(zip(speakers, texts, strict=True)):
+        for fragment in quoted_fragments(text) if speaker else ():
+            partial.setdefault((speaker, fragment), []).append(row)
     wanted = {(speaker, word) for speaker, fragment in partial for word in fragment}
     tokens: dict[int, tuple[str, ...]] = {}  # rows that hold a wanted word → their words
     postings: dict[tuple[str | None, str], list[int]] = {}  # (speaker, word) → rows, ascending
