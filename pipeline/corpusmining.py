@@ -52,6 +52,7 @@ float32 order, ties to the lower id, picks which are re-scored).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -523,7 +524,25 @@ def supported_pairs(corpus: CorpusData, links: list[CorpusLink], params: MiningP
             a, b = b, a
             link = CorpusLink(link.j, link.i, link.score, link.margin)
         by_pair.setdefault((a, b), []).append(link)
-    story = list(range(len(corpus.outlet)))
+    sizes = np.bincount(corpus.doc, minlength=len(corpus.outlet))
+    strong = {pair for pair, found in by_pair.items()
+              if (len(found) >= params.min_links
+                  and len(found) >= params.min_link_share * min(sizes[pair[0]], sizes[pair[1]]))
+              or max(link.margin for link in found) >= params.strong_margin}
+    if params.weak_pairs == "story":
+        weak = _same_story(strong, by_pair, len(corpus.outlet))
+    elif params.weak_pairs == "shared":
+        weak = _shared_partner(strong, by_pair)
+    else:
+        weak = set()
+    return {pair: found for pair, found in sorted(by_pair.items())
+            if pair in strong or pair in weak}
+
+
+def _same_story(strong: set[tuple[int, int]], pairs: Iterable[tuple[int, int]],
+                documents: int) -> set[tuple[int, int]]:
+    """The ``pairs`` whose documents lie in one connected component of the ``strong`` pairs."""
+    story = list(range(documents))
 
     def root(d: int) -> int:
         while story[d] != d:
@@ -531,26 +550,20 @@ def supported_pairs(corpus: CorpusData, links: list[CorpusLink], params: MiningP
             d = story[d]
         return d
 
-    sizes = np.bincount(corpus.doc, minlength=len(corpus.outlet))
-    strong = {pair for pair, found in by_pair.items()
-              if (len(found) >= params.min_links
-                  and len(found) >= params.min_link_share * min(sizes[pair[0]], sizes[pair[1]]))
-              or max(link.margin for link in found) >= params.strong_margin}
-    if params.weak_pairs == "story":
-        for a, b in sorted(strong):
-            story[max(root(a), root(b))] = min(root(a), root(b))
-        weak = {pair for pair in by_pair if root(pair[0]) == root(pair[1])}
-    elif params.weak_pairs == "shared":
-        partners: dict[int, set[int]] = {}
-        for a, b in strong:
-            partners.setdefault(a, set()).add(b)
-            partners.setdefault(b, set()).add(a)
-        weak = {(a, b) for a, b in by_pair
-                if not partners.get(a, set()).isdisjoint(partners.get(b, ()))}
-    else:
-        weak = set()
-    return {pair: found for pair, found in sorted(by_pair.items())
-            if pair in strong or pair in weak}
+    for a, b in sorted(strong):
+        story[max(root(a), root(b))] = min(root(a), root(b))
+    return {pair for pair in pairs if root(pair[0]) == root(pair[1])}
+
+
+def _shared_partner(strong: set[tuple[int, int]], pairs: Iterable[tuple[int, int]]
+                    ) -> set[tuple[int, int]]:
+    """The ``pairs`` whose two documents each form a ``strong`` pair with one third document."""
+    partners: dict[int, set[int]] = {}
+    for a, b in strong:
+        partners.setdefault(a, set()).add(b)
+        partners.setdefault(b, set()).add(a)
+    return {(a, b) for a, b in pairs
+            if not partners.get(a, set()).isdisjoint(partners.get(b, ()))}
 
 
 def monotone_share(links: list[CorpusLink], position: np.ndarray) -> tuple[float, list[int]]:
