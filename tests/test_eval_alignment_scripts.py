@@ -283,3 +283,36 @@ def test_mrpc_corpus_has_the_stories() -> None:
     first, _, labels = mixed.load_pairs(CORPORA / "mrpc_test" / "msr_paraphrase_test.tsv")
     assert len(first) == 1725 and len(mixed.build_mrpc(first)) == 20
     assert 0 < labels[:320].sum() < 320  # both labels among the stories' pairs
+
+
+ceiling = load_eval_script("paraphrase_ceiling")
+
+
+def test_paraphrase_ceiling_best_at_fpr() -> None:
+    import numpy as np
+
+    labels = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0])
+    # one label-0 pair (of 5 = 0.2) outscores two label-1 pairs: at FPR ≤ 0.2 the threshold
+    # 0.7 keeps 3 of 4 label-1 pairs and that one label-0 pair
+    scores = np.array([0.9, 0.8, 0.6, 0.3, 0.7, 0.5, 0.4, 0.2, 0.1])
+    tpr, f1 = ceiling.best_at_fpr(labels, scores, max_fpr=0.2)
+    assert tpr == 0.75
+    assert round(f1, 3) == round(2 * 3 / (2 * 3 + 1 + 1), 3)
+    tpr_strict, _ = ceiling.best_at_fpr(labels, scores, max_fpr=0.0)
+    assert tpr_strict == 0.5
+
+
+def test_paraphrase_ceiling_reads_mrpc_and_refuses_other_rows(tmp_path: Path, capsys) -> None:
+    good = tmp_path / "mrpc.tsv"
+    good.write_text("1\t1\t2\tA said it.\tIt was said by A.\n0\t3\t4\tB won 3.\tB won 4.\n",
+                    encoding="utf-8")
+    first, second, labels = ceiling.read_pairs(good)
+    assert first == ["A said it.", "B won 3."] and second[1] == "B won 4."
+    assert labels.tolist() == [1, 0]
+    assert ceiling.lexical_features("B won 3.", "B won 4.")[3] == 2.0  # 3 and 4: one side each
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("label\tid\tid\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="not an MRPC tsv row"):
+        ceiling.read_pairs(bad)
+    assert ceiling.main(["--corpus", str(tmp_path / "none.tsv")]) == 2
+    assert "msr_paraphrase_test.tsv" in capsys.readouterr().err
