@@ -115,18 +115,12 @@ def band_limits(n: int, m: int, anchors: list[tuple[int, int]], width: int
     return lo, hi
 
 
-def _neighbour_similarity(vector: np.ndarray, others: np.ndarray, left: np.ndarray,
-                          right: np.ndarray) -> np.ndarray:
-    """Mean similarity of ``vector`` (d,) or rows (k×d) with ``others[left]`` / ``others[right]``
-    where those exist (index in range), as bertalign does: both present → mean, one → it."""
-    has_left, has_right = left >= 0, right < len(others)
-    left_sim, right_sim = np.zeros(len(left)), np.zeros(len(right))
-    rows = np.broadcast_to(vector, (len(left), others.shape[1]))
-    for index, present, out in ((left, has_left, left_sim), (right, has_right, right_sim)):
-        if present.any():
-            out[present] = np.einsum("ij,ij->i", others[index[present]], rows[present])
-    both = has_left & has_right
-    return np.where(both, (left_sim + right_sim) / 2, left_sim + right_sim)
+def _outside_mean(left_sim: np.ndarray, right_sim: np.ndarray, has_left: np.ndarray | bool,
+                  has_right: np.ndarray | bool) -> np.ndarray:
+    """Bertalign's neighbour baseline from the similarities with the sentence just left and
+    just right of a unit, where those exist: both present → their mean, one → it, none → 0."""
+    left_sim, right_sim = np.where(has_left, left_sim, 0.0), np.where(has_right, right_sim, 0.0)
+    return np.where(has_left & has_right, (left_sim + right_sim) / 2, left_sim + right_sim)
 
 
 def align_ordered(a: SideData, b: SideData, anchors: list[tuple[int, int]],
@@ -255,13 +249,25 @@ def _unit_scores(i: int, size_a: int, cols: np.ndarray, size_b: int, units_a, un
     vector_a, chars_a = units_a[size_a][0][i], units_a[size_a][1][i]
     vectors_b, chars_b = units_b[size_b][0][cols], units_b[size_b][1][cols] * ratio
     cosine = vectors_b @ vector_a
+    count, n, m = params.neighbours, len(sent_a), len(sent_b)
+    # unit a against the b sentences around the columns: one product over their span
+    start = max(int(cols.min()) - size_b - count, 0)
+    around_a = sent_b[start:max(int(cols.max()) + count, start)] @ vector_a
+    # the b units against the few a sentences just outside unit a: one product
+    outside = np.concatenate([i - size_a - 1 - np.arange(count), i + np.arange(count)])
+    present = (outside >= 0) & (outside < n)
+    around_b = np.zeros((len(outside), len(cols)))
+    if present.any():
+        around_b[present] = sent_a[outside[present]] @ vectors_b.T
     neighbours = np.zeros(len(cols))
-    for d in range(params.neighbours):  # the sentences at distance d + 1 outside each unit
-        neighbours += (_neighbour_similarity(vector_a, sent_b, cols - size_b - 1 - d, cols + d)
-                       + _neighbour_similarity(vectors_b, sent_a,
-                                               np.full(len(cols), i - size_a - 1 - d),
-                                               np.full(len(cols), i + d))) / 2
-    neighbours /= params.neighbours
+    for d in range(count):  # the sentences at distance d + 1 outside each unit
+        left, right = cols - size_b - 1 - d, cols + d
+        has_left, has_right = left >= 0, right < m
+        of_a = _outside_mean(around_a[np.where(has_left, left - start, 0)],
+                             around_a[np.where(has_right, right - start, 0)], has_left, has_right)
+        of_b = _outside_mean(around_b[d], around_b[count + d], present[d], present[count + d])
+        neighbours += (of_a + of_b) / 2
+    neighbours /= count
     gain = cosine - neighbours if params.margin else cosine.copy()
     if params.length_penalty:
         shorter, longer = np.minimum(chars_a, chars_b), np.maximum(chars_a, chars_b)
