@@ -186,15 +186,29 @@ def score_spread(n: int, m: int, scores: tuple) -> float:
     return float(high - low) / 1.349
 
 
+#: DP rows whose gains are scored together: one matrix product per unit size (or pair of sizes)
+#: over the rows' band columns, instead of one per row and alignment type.
+ROW_BLOCK = 64
+
+
 def _best_path(n: int, m: int, lo: np.ndarray, hi: np.ndarray, skip_a: np.ndarray,
                skip_b: np.ndarray, merge_cost: float, scores: tuple
                ) -> list[tuple[int, int, int, int]]:
     """Step 5: the best path through the band, as ``(size_a, size_b, i, j)`` link ends in
     document order (``a[i - size_a:i]`` with ``b[j - size_b:j]``)."""
     types = alignment_types(scores[-1].max_align)
+    width = int((hi - lo).max()) + 1
     cost: list[np.ndarray] = []
     pointer: list[np.ndarray] = []
+    gains: dict[int, np.ndarray] = {}
     for i in range(n + 1):
+        if i % ROW_BLOCK == 0:  # the next block's gains, every type with units on both sides
+            rows = np.arange(i, min(i + ROW_BLOCK, n + 1))
+            band = np.minimum(lo[rows][:, None] + np.arange(width), hi[rows][:, None])
+            gains = {number: _block_scores(rows, np.maximum(band, size_b), size_a, size_b,
+                                           *scores)[0] - merge_cost * (size_a + size_b - 2)
+                     for number, (size_a, size_b) in enumerate(types)
+                     if 1 <= size_a <= n and 1 <= size_b <= m}
         cols = np.arange(lo[i], hi[i] + 1)
         best = np.full(len(cols), -np.inf)
         chosen = np.full(len(cols), -1, dtype=np.int64)
@@ -210,14 +224,9 @@ def _best_path(n: int, m: int, lo: np.ndarray, hi: np.ndarray, skip_a: np.ndarra
                 continue
             previous = np.full(len(cols), -np.inf)
             previous[ok] = cost[prev_row][prev_cols[ok] - lo[prev_row]]
-            if size_b == 0:
-                gain = np.full(len(cols), skip_a[i - 1])
-            else:
-                gain = np.full(len(cols), -np.inf)
-                valid = ok & (cols >= size_b)
-                if valid.any():
-                    gain[valid] = (_unit_scores(i, size_a, cols[valid], size_b, *scores)[0]
-                                   - merge_cost * (size_a + size_b - 2))
+            # (where not ok, previous is -inf, so a gain read at a clipped column never counts)
+            gain = (np.full(len(cols), skip_a[i - 1]) if size_b == 0
+                    else gains[number][i % ROW_BLOCK, :len(cols)])
             candidate = previous + gain
             better = candidate > best
             best[better] = candidate[better]
@@ -241,35 +250,54 @@ def _best_path(n: int, m: int, lo: np.ndarray, hi: np.ndarray, skip_a: np.ndarra
     return path[::-1]
 
 
-def _unit_scores(i: int, size_a: int, cols: np.ndarray, size_b: int, units_a, units_b,
-                 sent_a: np.ndarray, sent_b: np.ndarray, ratio: float, params: OrderedParams
+def _unit_scores(i: int, size_a: int, cols: np.ndarray, size_b: int, *scores
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """DP gain, plain cosine and neighbour similarity of unit ``a[i-size_a:i]`` against each
     unit ``b[j-size_b:j]`` for ``j`` in ``cols``."""
-    vector_a, chars_a = units_a[size_a][0][i], units_a[size_a][1][i]
-    vectors_b, chars_b = units_b[size_b][0][cols], units_b[size_b][1][cols] * ratio
-    cosine = vectors_b @ vector_a
+    gain, cosine, neighbours = _block_scores(np.array([i]), np.asarray(cols)[None, :], size_a,
+                                             size_b, *scores)
+    return gain[0], cosine[0], neighbours[0]
+
+
+def _block_scores(rows: np.ndarray, cols: np.ndarray, size_a: int, size_b: int, units_a,
+                  units_b, sent_a: np.ndarray, sent_b: np.ndarray, ratio: float,
+                  params: OrderedParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step 4 for unit ``a[i-size_a:i]`` (``i`` in ``rows``) against unit ``b[j-size_b:j]``
+    (``j`` in that row of ``cols``, each in ``size_b … m``): DP gain, plain cosine and neighbour
+    similarity, each ``len(rows) × cols.shape[1]``. The similarities come from three matrix
+    products over the spans of units and sentences the block reads."""
     count, n, m = params.neighbours, len(sent_a), len(sent_b)
-    # unit a against the b sentences around the columns: one product over their span
-    start = max(int(cols.min()) - size_b - count, 0)
-    around_a = sent_b[start:max(int(cols.max()) + count, start)] @ vector_a
-    # the b units against the few a sentences just outside unit a: one product
-    outside = np.concatenate([i - size_a - 1 - np.arange(count), i + np.arange(count)])
-    present = (outside >= 0) & (outside < n)
-    around_b = np.zeros((len(outside), len(cols)))
-    if present.any():
-        around_b[present] = sent_a[outside[present]] @ vectors_b.T
-    neighbours = np.zeros(len(cols))
+    first, last = int(cols.min()), int(cols.max())
+    vectors_a = units_a[size_a][0][rows]
+    vectors_b = units_b[size_b][0][first:last + 1]
+    cosine = np.take_along_axis(vectors_a @ vectors_b.T, cols - first, axis=1)
+    # units a against the b sentences just outside units b, units b against the a sentences
+    # just outside units a
+    b_start = max(first - size_b - count, 0)
+    around_a = vectors_a @ sent_b[b_start:max(last + count, b_start)].T
+    a_start = max(int(rows.min()) - size_a - count, 0)
+    around_b = vectors_b @ sent_a[a_start:max(int(rows.max()) + count, a_start)].T
+    unit_b = cols - first
+    neighbours = np.zeros(cols.shape)
     for d in range(count):  # the sentences at distance d + 1 outside each unit
         left, right = cols - size_b - 1 - d, cols + d
         has_left, has_right = left >= 0, right < m
-        of_a = _outside_mean(around_a[np.where(has_left, left - start, 0)],
-                             around_a[np.where(has_right, right - start, 0)], has_left, has_right)
-        of_b = _outside_mean(around_b[d], around_b[count + d], present[d], present[count + d])
+        of_a = _outside_mean(np.take_along_axis(around_a, np.where(has_left, left - b_start, 0),
+                                                axis=1),
+                             np.take_along_axis(around_a, np.where(has_right, right - b_start, 0),
+                                                axis=1),
+                             has_left, has_right)
+        left_a, right_a = rows - size_a - 1 - d, rows + d
+        has_left_a, has_right_a = (left_a >= 0)[:, None], (right_a < n)[:, None]
+        of_b = _outside_mean(around_b[unit_b, np.where(has_left_a, left_a[:, None] - a_start, 0)],
+                             around_b[unit_b, np.where(has_right_a, right_a[:, None] - a_start, 0)],
+                             has_left_a, has_right_a)
         neighbours += (of_a + of_b) / 2
     neighbours /= count
     gain = cosine - neighbours if params.margin else cosine.copy()
     if params.length_penalty:
+        chars_a = units_a[size_a][1][rows][:, None]
+        chars_b = units_b[size_b][1][cols] * ratio
         shorter, longer = np.minimum(chars_a, chars_b), np.maximum(chars_a, chars_b)
         gain = gain * np.log2(1.0 + shorter / np.maximum(longer, 1e-9))
     return gain, cosine, neighbours
