@@ -255,3 +255,42 @@ def test_tiny_sides_and_a_zero_spread() -> None:
 def test_neighbours_must_be_positive() -> None:
     with pytest.raises(ValueError, match="neighbours"):
         OrderedParams(neighbours=0)
+
+
+def test_block_scores_follow_the_formula_for_every_unit_size() -> None:
+    """A block of DP rows scored at once gives, for every pair of unit sizes, the cosine minus
+    the neighbour baseline times the length penalty, as written out here per unit pair."""
+    from pipeline.orderedalign import _block_scores
+
+    a, b, _ = translation(seed=10, units=25)
+    params = OrderedParams(neighbours=2)
+    n, m = len(a), len(b)
+    sent_a, sent_b = a.embeddings.astype(np.float64), b.embeddings.astype(np.float64)
+    units_a = {s: _units(a, s) for s in range(1, params.max_align)}
+    units_b = {s: _units(b, s) for s in range(1, params.max_align)}
+    ratio = float(a.lengths.sum() / b.lengths.sum())
+
+    def by_hand(i: int, size_a: int, j: int, size_b: int) -> float:
+        vector_a, vector_b = units_a[size_a][0][i], units_b[size_b][0][j]
+
+        def mean_of(vector, others, left, right):
+            sims = [float(others[k] @ vector) for k in (left, right) if 0 <= k < len(others)]
+            return sum(sims) / len(sims) if sims else 0.0
+        baseline = sum((mean_of(vector_a, sent_b, j - size_b - 1 - d, j + d)
+                        + mean_of(vector_b, sent_a, i - size_a - 1 - d, i + d)) / 2
+                       for d in range(params.neighbours)) / params.neighbours
+        chars_a, chars_b = units_a[size_a][1][i], units_b[size_b][1][j] * ratio
+        penalty = np.log2(1 + min(chars_a, chars_b) / max(chars_a, chars_b))
+        return (float(vector_a @ vector_b) - baseline) * penalty
+
+    rows = np.arange(3, min(n, 40) + 1)
+    for size_a, size_b in [(1, 1), (1, 3), (2, 2), (3, 1)]:
+        cols = np.clip(rows[:, None] - 2 + np.arange(6), size_b, m)
+        gain = _block_scores(rows, cols, size_a, size_b, units_a, units_b, sent_a, sent_b,
+                             ratio, params)[0]
+        for r, i in enumerate(rows):
+            if i < size_a:
+                continue
+            for c, j in enumerate(cols[r]):
+                assert gain[r, c] == pytest.approx(by_hand(int(i), size_a, int(j), size_b),
+                                                   abs=1e-12)
