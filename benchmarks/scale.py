@@ -144,7 +144,10 @@ def executor_flag_supported() -> bool:
     return "--executor" in done.stdout
 
 
-def job_command(corpus: Path, output: Path, executor: str, has_flag: bool) -> list[str]:
+def job_command(corpus: Path, output: Path, executor: str, has_flag: bool,
+                settings: list[str] = ()) -> list[str]:
+    """``quotetrace run configs/scale.yaml`` on ``corpus``, then each ``--set`` of ``settings``
+    (e.g. ``embed.backend=torch`` for the real model)."""
     command = [str(QUOTETRACE), "run", str(CONFIG.relative_to(ROOT)),
                "--input", str(corpus / "docs"), "--output", str(output), "--force",
                "--set", f"ingest.metadata={corpus / 'metadata.csv'}"]
@@ -152,6 +155,8 @@ def job_command(corpus: Path, output: Path, executor: str, has_flag: bool) -> li
         command += ["--executor", executor]
     elif executor != "local":
         command += ["--set", f"executor.name={executor}"]
+    for setting in settings:
+        command += ["--set", setting]
     return command
 
 
@@ -186,13 +191,15 @@ def logged_stages(run_log: Path) -> list[Record]:
 
 
 def bench_job(corpus: Path, documents: int, executor: str, has_flag: bool,
-              timeout: float) -> list[Record]:
-    output = ROOT / "outputs" / f"scale-{documents}-{executor}"
-    command = job_command(corpus.relative_to(ROOT), output.relative_to(ROOT), executor, has_flag)
+              timeout: float, settings: list[str] = (), tag: str = "") -> list[Record]:
+    output = ROOT / "outputs" / f"scale-{documents}-{executor}{'-' + tag if tag else ''}"
+    command = job_command(corpus.relative_to(ROOT), output.relative_to(ROOT), executor, has_flag,
+                          settings)
     log(f"{documents} documents, {executor}: {' '.join(command[1:])}")
     shutil.rmtree(output, ignore_errors=True)  # cold: no embedding cache from an earlier run
     measured = run_measured(command, output.with_name(output.name + ".log"), timeout)
-    base = {"executor": executor, "documents": documents}
+    base = {"executor": executor, "documents": documents,
+            **({"tag": tag, "settings": list(settings)} if tag or settings else {})}
     manifest_path = output / "manifest.json"
     if measured["returncode"] != 0 or not manifest_path.is_file():
         why = (f"timed out after {timeout:.0f}s" if measured["timed_out"]
@@ -320,6 +327,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="give up on one run after this long (default 2700)")
     parser.add_argument("--no-backends", dest="backends", action="store_false",
                         help="skip the fast-backend ratios (ONNX embed, CTranslate2 translate)")
+    parser.add_argument("--set", dest="settings", action="append", default=[],
+                        metavar="SECTION.KEY=VALUE",
+                        help="passed to every job as quotetrace run --set (repeatable), e.g. "
+                             "embed.backend=torch for the real embedding model")
+    parser.add_argument("--tag", default="", help="job folders are scale-N-EXECUTOR-TAG, and "
+                        "every line carries the tag (default: none)")
     parser.add_argument("--results", type=Path, default=RESULTS,
                         help="also write the JSON lines here (default outputs/bench-scale.jsonl)")
     args = parser.parse_args(argv)
@@ -351,7 +364,8 @@ def main(argv: list[str] | None = None) -> int:
                 if executor == "ray" and documents > args.ray_max:
                     log(f"{documents} documents, ray: skipped (--ray-max {args.ray_max})")
                     continue
-                for line in bench_job(corpus, documents, executor, has_flag, args.timeout):
+                for line in bench_job(corpus, documents, executor, has_flag, args.timeout,
+                                      args.settings, args.tag):
                     emit(line)
                     if line["name"] == "scale_job":
                         jobs.append(line)
