@@ -316,3 +316,26 @@ def test_paraphrase_ceiling_reads_mrpc_and_refuses_other_rows(tmp_path: Path, ca
         ceiling.read_pairs(bad)
     assert ceiling.main(["--corpus", str(tmp_path / "none.tsv")]) == 2
     assert "msr_paraphrase_test.tsv" in capsys.readouterr().err
+
+
+diagnose = load_eval_script("diagnose_ordered")
+
+
+def test_gold_path_leaves_out_lines_outside_links_and_refuses_disorder() -> None:
+    # lines: a 0..4, b 0..4; gold 0-0, 1:[1,2], a 2 unaligned, 3-3, b 4 never named, a 4 too
+    gold = [((0,), (0,)), ((1,), (1, 2)), ((2,), ()), ((3,), (3,))]
+    assert diagnose.gold_path(gold, 5, 5) == [
+        (1, 1, 1, 1), (1, 2, 2, 3), (1, 0, 3, 3), (1, 1, 4, 4), (1, 0, 5, 4), (0, 1, 5, 5)]
+    with pytest.raises(ValueError, match="not a run in order"):
+        diagnose.gold_path([((1,), (1,)), ((0,), (2,))], 2, 3)
+    with pytest.raises(ValueError, match="not a run in order"):
+        diagnose.gold_path([((0, 2), (0,))], 3, 1)
+
+
+def test_stretches_cut_both_paths_at_their_shared_points() -> None:
+    gold = diagnose.gold_path([((0,), (0,)), ((1,), (1, 2)), ((2,), (3,))], 3, 4)
+    ours = [(1, 1, 1, 1), (1, 1, 2, 2), (0, 1, 2, 3), (1, 1, 3, 4)]
+    assert diagnose.stretches(ours, gold) == [
+        ([(1, 1, 2, 2), (0, 1, 2, 3)], [(1, 2, 2, 3)])]
+    assert diagnose.stretches(gold, gold) == []
+    assert diagnose.main(["--corpus", "/nonexistent/mac"]) == 2
