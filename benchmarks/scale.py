@@ -5,7 +5,8 @@
 
 For each size it builds (or reuses) ``outputs/scale-corpus-N/`` with benchmarks/scale_corpus.py,
 then runs ``quotetrace run configs/scale.yaml`` on it in a subprocess per executor, into
-``outputs/scale-N-EXECUTOR/`` (emptied first, so every run is cold: no vector cache). It prints
+``outputs/scale-N-EXECUTOR[-TAG]/`` (emptied first, with the embedding model's vector cache
+inside it, ``embed.cache_dir``: every run is cold, whatever the backend). It prints
 one JSON line per stage (``scale_stage``, from the job's manifest.json), one per run
 (``scale_job``: wall seconds of the subprocess, import time included, and the peak resident
 memory of its whole process tree, sampled from /proc) and one ``scale_growth`` per executor
@@ -145,7 +146,7 @@ def executor_flag_supported() -> bool:
 
 
 def job_command(corpus: Path, output: Path, executor: str, has_flag: bool,
-                settings: list[str] = ()) -> list[str]:
+                settings: tuple[str, ...] | list[str] = ()) -> list[str]:
     """``quotetrace run configs/scale.yaml`` on ``corpus``, then each ``--set`` of ``settings``
     (e.g. ``embed.backend=torch`` for the real model)."""
     command = [str(QUOTETRACE), "run", str(CONFIG.relative_to(ROOT)),
@@ -155,6 +156,8 @@ def job_command(corpus: Path, output: Path, executor: str, has_flag: bool,
         command += ["--executor", executor]
     elif executor != "local":
         command += ["--set", f"executor.name={executor}"]
+    # the vector cache lives in the (emptied) job folder: no run reads another's vectors
+    command += ["--set", f"embed.cache_dir={output / 'embedding-cache'}"]
     for setting in settings:
         command += ["--set", setting]
     return command
@@ -191,12 +194,13 @@ def logged_stages(run_log: Path) -> list[Record]:
 
 
 def bench_job(corpus: Path, documents: int, executor: str, has_flag: bool,
-              timeout: float, settings: list[str] = (), tag: str = "") -> list[Record]:
+              timeout: float, settings: tuple[str, ...] | list[str] = (), tag: str = ""
+              ) -> list[Record]:
     output = ROOT / "outputs" / f"scale-{documents}-{executor}{'-' + tag if tag else ''}"
     command = job_command(corpus.relative_to(ROOT), output.relative_to(ROOT), executor, has_flag,
                           settings)
     log(f"{documents} documents, {executor}: {' '.join(command[1:])}")
-    shutil.rmtree(output, ignore_errors=True)  # cold: no embedding cache from an earlier run
+    shutil.rmtree(output, ignore_errors=True)  # cold: its embedding cache goes too
     measured = run_measured(command, output.with_name(output.name + ".log"), timeout)
     base = {"executor": executor, "documents": documents,
             **({"tag": tag, "settings": list(settings)} if tag or settings else {})}
@@ -332,10 +336,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="passed to every job as quotetrace run --set (repeatable), e.g. "
                              "embed.backend=torch for the real embedding model")
     parser.add_argument("--tag", default="", help="job folders are scale-N-EXECUTOR-TAG, and "
-                        "every line carries the tag (default: none)")
+                        "job and stage lines carry the tag (letters, digits, - and _)")
     parser.add_argument("--results", type=Path, default=RESULTS,
                         help="also write the JSON lines here (default outputs/bench-scale.jsonl)")
     args = parser.parse_args(argv)
+    if args.tag and not re.fullmatch(r"[A-Za-z0-9_-]+", args.tag):
+        parser.error(f"--tag {args.tag!r}: use letters, digits, - and _ only")
     executors = [name.strip() for name in args.executors.split(",") if name.strip()]
     unknown = set(executors) - {"local", "ray"}
     if unknown:

@@ -219,11 +219,12 @@ def test_driver_helpers(tmp_path: Path) -> None:
     (growth,) = scale.growth_lines(jobs)
     assert growth["executor"] == "local" and growth["exponent"] == 1.0
     command = scale.job_command(Path("c"), Path("o"), "ray", has_flag=False)
-    assert command[-2:] == ["--set", "executor.name=ray"]
+    assert command[-4:-2] == ["--set", "executor.name=ray"]
+    assert command[-1] == f"embed.cache_dir={Path('o') / 'embedding-cache'}"  # a cold cache
     assert "--executor" not in scale.job_command(Path("c"), Path("o"), "local", has_flag=False)
     real_model = scale.job_command(Path("c"), Path("o"), "local", has_flag=True,
                                    settings=["embed.backend=torch"])
-    assert real_model[-4:] == ["--executor", "local", "--set", "embed.backend=torch"]
+    assert real_model[-2:] == ["--set", "embed.backend=torch"]
     assert scale.tree_rss_bytes(os.getpid()) > 0
     run_log = tmp_path / "run.log"
     run_log.write_text(
