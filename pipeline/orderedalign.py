@@ -197,13 +197,13 @@ def _best_path(n: int, m: int, lo: np.ndarray, hi: np.ndarray, skip_a: np.ndarra
     """Step 5: the best path through the band, as ``(size_a, size_b, i, j)`` link ends in
     document order (``a[i - size_a:i]`` with ``b[j - size_b:j]``)."""
     types = alignment_types(scores[-1].max_align)
-    width = int((hi - lo).max()) + 1
     cost: list[np.ndarray] = []
     pointer: list[np.ndarray] = []
     gains: dict[int, np.ndarray] = {}
     for i in range(n + 1):
         if i % ROW_BLOCK == 0:  # the next block's gains, every type with units on both sides
             rows = np.arange(i, min(i + ROW_BLOCK, n + 1))
+            width = int((hi[rows] - lo[rows]).max()) + 1  # this block's widest row
             band = np.minimum(lo[rows][:, None] + np.arange(width), hi[rows][:, None])
             gains = {number: _block_scores(rows, np.maximum(band, size_b), size_a, size_b,
                                            *scores)[0] - merge_cost * (size_a + size_b - 2)
