@@ -14,7 +14,8 @@ unmatched flags standing or set aside). Each stretch where the paths differ is o
   score, and the score (the similarity, the margin, the costs) preferred a wrong alignment;
 - ``search``: gold scores higher and every gold link lies in the band: cannot happen for an exact
   DP (reported as a check);
-- ``band``: gold scores higher but one of its links lies outside the DP's band;
+- ``band``: gold scores higher but one of its links lies outside the DP's band (its skips
+  taken 1-0 first: another order of the same skips may stay inside);
 - ``types``: gold has a link of more than ``max_align`` sentences (1-5, 2-4, 3-3 …), which the
   aligner never forms.
 
@@ -56,7 +57,8 @@ def gold_path(links: list[tuple[tuple[int, ...], tuple[int, ...]]], n: int, m: i
     the aligned links in order, every line outside them left out (1-0 / 0-1)."""
     path: list[Step] = []
     i = j = 0
-    for a, b in sorted((link for link in links if link[0] and link[1]), key=min):
+    for a, b in sorted((link for link in links if link[0] and link[1]),
+                       key=lambda link: (min(link[0]), min(link[1]))):
         if list(a) != list(range(min(a), max(a) + 1)) or list(b) != list(
                 range(min(b), max(b) + 1)) or min(a) < i or min(b) < j:
             raise ValueError(f"gold link {list(a)}:{list(b)} is not a run in order")
@@ -80,9 +82,31 @@ def _segments(path: list[Step], cuts: set[tuple[int, int]]) -> list[list[Step]]:
     return segments
 
 
+def skips_in_one_order(path: list[Step]) -> list[Step]:
+    """``path`` with each run of consecutive 1-0 / 0-1 steps put in one order (1-0 first): the
+    same links, whichever order the DP or the gold file left them in."""
+    out: list[Step] = []
+    run: list[Step] = []
+    for step in [*path, None]:
+        if step is not None and not (step[0] and step[1]):
+            run.append(step)
+            continue
+        if run:
+            i, j = (run[0][2] - run[0][0], run[0][3] - run[0][1])
+            dropped_a = sum(1 for size_a, *_ in run if size_a)
+            out += [(1, 0, i + k + 1, j) for k in range(dropped_a)]
+            out += [(0, 1, i + dropped_a, j + k + 1) for k in range(len(run) - dropped_a)]
+            run = []
+        if step is not None:
+            out.append(step)
+    return out
+
+
 def stretches(ours: list[Step], gold: list[Step]) -> list[tuple[list[Step], list[Step]]]:
-    """The two paths (each from ``(0, 0)`` to the same end) cut at every point both pass
-    through: (our steps, gold steps) of each stretch where they differ, in order."""
+    """The two paths (each from ``(0, 0)`` to the same end; their skips put in one order) cut
+    at every point both pass through: (our steps, gold steps) of each stretch where they
+    differ, in order."""
+    ours, gold = skips_in_one_order(ours), skips_in_one_order(gold)
     shared = {(i, j) for *_, i, j in ours} & {(i, j) for *_, i, j in gold}
     return [(mine, theirs) for mine, theirs in zip(_segments(ours, shared),
                                                    _segments(gold, shared), strict=True)
@@ -102,7 +126,7 @@ def record_calls() -> list[dict]:
                       "matched_a": matched_a, "matched_b": matched_b, "links": links})
         return links
 
-    corpusalign.align_ordered = recording
+    corpusalign.align_ordered = recording  # for this process's one job: not restored
     return calls
 
 
@@ -112,6 +136,8 @@ def diagnose(call: dict, gold_links) -> list[dict]:
 
     a, b, params = call["a"], call["b"], call["params"]
     n, m = len(a), len(b)
+    if not (n and m):
+        return []
     sizes = range(1, params.max_align)
     scores = ({s: _units(a, s, (a.runs or {}).get(s)) for s in sizes},
               {s: _units(b, s, (b.runs or {}).get(s)) for s in sizes},
@@ -130,9 +156,16 @@ def diagnose(call: dict, gold_links) -> list[dict]:
     flagged = (np.where(matched_a, params.skip, params.skip_unmatched),
                np.where(matched_b, params.skip, params.skip_unmatched))
     plain = (np.full(n, params.skip), np.full(m, params.skip))
-    skip_a, skip_b = next((skips for skips in (flagged, plain)
-                           if _best_path(n, m, lo, hi, *skips, merge_cost, scores) == ours),
-                          flagged)
+    # the skip costs of the returned path, by align_ordered's own rule (step 6)
+    first = _best_path(n, m, lo, hi, *flagged, merge_cost, scores)
+    unmatched = int((~matched_a).sum() + (~matched_b).sum())
+    left_out = sum(int(not (matched_a[i - 1] if size_a else matched_b[j - 1]))
+                   for size_a, size_b, i, j in first if not (size_a and size_b))
+    skip_a, skip_b = (plain if unmatched and left_out < params.unmatched_min_share * unmatched
+                      else flagged)
+    if _best_path(n, m, lo, hi, skip_a, skip_b, merge_cost, scores) != ours:
+        raise RuntimeError("the recorded links are not the path align_ordered computes: "
+                           "pipeline/orderedalign.py and this script disagree")
 
     def gain(step: Step, with_merge_cost: bool = True) -> float:
         size_a, size_b, i, j = step
@@ -189,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     found: list[dict] = []
+    unknown = 0  # parallel pairs that are not one chapter's two sides
     for call in calls:
         size = (len(call["a"]), len(call["b"]))
         bitext = by_size.get(size)
@@ -197,10 +231,11 @@ def main(argv: list[str] | None = None) -> int:
             bitext = by_size[size[::-1]]
             gold = [(target, source) for source, target in bitext.gold]
         if bitext is None:
+            unknown += 1
             continue
         found += [{"chapter": bitext.stem, **item} for item in diagnose(call, gold)]
     kinds = Counter(item["kind"] for item in found)
-    report = {"document_pairs": len(calls), "stretches": len(found),
+    report = {"document_pairs": len(calls), "not_a_chapter": unknown, "stretches": len(found),
               **{kind: {"stretches": kinds[kind],
                         "gold_links": sum(x["gold_links"] for x in found if x["kind"] == kind)}
                  for kind in ("scoring", "search", "band", "types")}}

@@ -84,7 +84,7 @@ def best_at_fpr(labels: np.ndarray, scores: np.ndarray,
     F1 if every kept pair were linked and nothing else (kept label-0 pairs are false links)."""
     from sklearn.metrics import roc_curve
 
-    fpr, tpr, _ = roc_curve(labels, scores)
+    fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=False)  # every threshold
     allowed = fpr <= max_fpr + 1e-12
     positives, negatives = int(labels.sum()), int(len(labels) - labels.sum())
     true, false = tpr[allowed] * positives, fpr[allowed] * negatives

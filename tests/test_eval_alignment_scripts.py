@@ -339,3 +339,39 @@ def test_stretches_cut_both_paths_at_their_shared_points() -> None:
         ([(1, 1, 2, 2), (0, 1, 2, 3)], [(1, 2, 2, 3)])]
     assert diagnose.stretches(gold, gold) == []
     assert diagnose.main(["--corpus", "/nonexistent/mac"]) == 2
+
+
+def test_paraphrase_ceiling_keeps_thresholds_between_ties() -> None:
+    import numpy as np
+
+    labels = np.array([1, 0, 1, 0, 1, 0, 0, 0])
+    scores = np.array([0.9, 0.9, 0.8, 0.8, 0.7, 0.7, 0.1, 0.1])
+    tpr, f1 = ceiling.best_at_fpr(labels, scores, max_fpr=0.4)  # keep the 0.9 and 0.8 pairs
+    assert round(tpr, 3) == 0.667 and round(f1, 3) == round(2 * 2 / (2 * 2 + 2 + 1), 3)
+
+
+def test_skips_in_one_order_and_a_path_diagnosed_against_itself() -> None:
+    import numpy as np
+
+    from pipeline.alignlib import SideData
+    from pipeline.orderedalign import OrderedParams, align_ordered
+
+    # 0-1 then 1-0 between two links is the same alignment as 1-0 then 0-1
+    ours = [(1, 1, 1, 1), (0, 1, 1, 2), (1, 0, 2, 2), (1, 1, 3, 3)]
+    gold = diagnose.gold_path([((0,), (0,)), ((2,), (2,))], 3, 3)
+    assert diagnose.skips_in_one_order(ours) == gold
+    assert diagnose.stretches(ours, gold) == []
+    # a path compared with itself as gold has no stretch, whatever the skip costs
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(9, 8))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    a = SideData(vectors[:5].astype(np.float32), None, np.full(5, 40.0, np.float32), None)
+    b = SideData(vectors[[0, 1, 5, 6, 7, 3]].astype(np.float32), None,
+                 np.full(6, 40.0, np.float32), None)
+    for skip in (-0.1, 5.0):
+        params = OrderedParams(skip=skip)
+        matched = np.array([True, True, False, True, True])
+        links = align_ordered(a, b, [(0, 0)], params, matched_a=matched)
+        call = {"a": a, "b": b, "anchors": [(0, 0)], "params": params, "matched_a": matched,
+                "matched_b": None, "links": links}
+        assert diagnose.diagnose(call, [(link.a, link.b) for link in links]) == []
