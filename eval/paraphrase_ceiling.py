@@ -1,11 +1,13 @@
 """How well can the job's embeddings (plus word overlap) tell MRPC paraphrases from
-non-paraphrases of the same story? An upper bound for any link filter built from them.
+non-paraphrases of the same story? An optimistic estimate of what a link filter built from
+them could do: thresholds (and the regression below) are chosen on the pairs they are scored on.
 
 Issue 9 asks that at most 20% of MRPC's label-0 pairs (same story, different statement) be
 linked while label-1 F1 stays ≥ 0.85 (``eval/evaluate_mixed.py --only mrpc``). A link filter can
 only drop pairs, so the job's label-1 recall is at most the filter's true-positive rate (TPR) at
 the false-positive rate (FPR, label-0 pairs kept) it allows. This script measures, over all
-1,725 pairs of the MRPC test file, the best TPR at FPR ≤ 0.20 (and the ROC AUC) of:
+1,725 pairs of the MRPC test file and over the first 320 (the pairs of ``evaluate_mixed.py``'s
+job), the best TPR at FPR ≤ 0.20 (and the ROC AUC) of:
 
 - ``cosine``: the e5 cosine of the two sentences, as the aligner scores a link;
 - ``lexical``: the job's word-overlap features alone (token-set Jaccard, rapidfuzz token ratios,
@@ -29,6 +31,7 @@ import csv
 import json
 import re
 import sys
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +44,7 @@ if str(ROOT) not in sys.path:
 DEFAULT_CORPUS = ROOT / ".." / "shared" / "corpora" / "mrpc_test" / "msr_paraphrase_test.tsv"
 MAX_FPR = 0.20
 STORY_SIZE = 16  # pairs per story, as eval/evaluate_mixed.py builds MRPC stories
+MIXED_JOB_PAIRS = 320  # the first 20 stories: the pairs eval/evaluate_mixed.py puts in its job
 WORD = re.compile(r"\w+")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
@@ -108,6 +112,29 @@ def cross_validated_scores(features: np.ndarray, labels: np.ndarray, folds: int 
     return scores
 
 
+def ceiling_report(cosine: np.ndarray, lexical: np.ndarray, labels: np.ndarray) -> dict:
+    """AUC, best TPR and best label-1 F1 at ``MAX_FPR`` of each signal over these pairs."""
+    from sklearn.metrics import roc_auc_score
+
+    candidates = {
+        "cosine": cosine,
+        "lexical": cross_validated_scores(lexical, labels),
+        "cosine+lexical": cross_validated_scores(np.column_stack([cosine, lexical]), labels),
+    }
+    report = {
+        "pairs": len(labels), "label_1": int(labels.sum()),
+        "label_0": int(len(labels) - labels.sum()),
+        "median_cosine_label_1": round(float(np.median(cosine[labels == 1])), 3),
+        "median_cosine_label_0": round(float(np.median(cosine[labels == 0])), 3),
+    }
+    for name, scores in candidates.items():
+        report[f"{name}_auc"] = round(float(roc_auc_score(labels, scores)), 3)
+        tpr, f1 = best_at_fpr(labels, scores)
+        report[f"{name}_tpr_at_fpr"] = round(tpr, 3)
+        report[f"{name}_best_label1_f1"] = round(f1, 3)
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
@@ -119,38 +146,26 @@ def main(argv: list[str] | None = None) -> int:
               "(msr_paraphrase_test.tsv)", file=sys.stderr)
         return 2
 
-    from sklearn.metrics import roc_auc_score
-
     from pipeline.models.embedding import load_sentence_transformer
 
     first, second, labels = read_pairs(args.corpus)
     model = load_sentence_transformer(args.embed_model)
-    vectors = [model.encode([f"query: {text}" for text in side], batch_size=64,
+    vectors = [model.encode([f"query: {unicodedata.normalize('NFC', text).strip()}"
+                             for text in side], batch_size=64,
                             normalize_embeddings=True, convert_to_numpy=True)
                for side in (first, second)]
     cosine = np.einsum("ij,ij->i", vectors[0].astype(np.float64), vectors[1].astype(np.float64))
     lexical = np.array([lexical_features(a, b) for a, b in zip(first, second, strict=True)])
-    candidates = {
-        "cosine": cosine,
-        "lexical": cross_validated_scores(lexical, labels),
-        "cosine+lexical": cross_validated_scores(np.column_stack([cosine, lexical]), labels),
-    }
-    report = {
-        "pairs": len(labels), "label_1": int(labels.sum()),
-        "label_0": int(len(labels) - labels.sum()), "max_fpr": MAX_FPR,
-        "median_cosine_label_1": round(float(np.median(cosine[labels == 1])), 3),
-        "median_cosine_label_0": round(float(np.median(cosine[labels == 0])), 3),
-    }
-    for name, scores in candidates.items():
-        report[f"{name}_auc"] = round(float(roc_auc_score(labels, scores)), 3)
-        tpr, f1 = best_at_fpr(labels, scores)
-        report[f"{name}_tpr_at_fpr"] = round(tpr, 3)
-        report[f"{name}_best_label1_f1"] = round(f1, 3)
+    report = {"max_fpr": MAX_FPR}
+    for part, size in (("all", len(labels)), ("mixed_job", MIXED_JOB_PAIRS)):
+        report[part] = ceiling_report(cosine[:size], lexical[:size], labels[:size])
     if args.json:
         print(json.dumps(report))
     else:
-        for key, value in report.items():
-            print(f"{key:32} {value}")
+        for part in ("all", "mixed_job"):
+            print(f"{part}:")
+            for key, value in report[part].items():
+                print(f"  {key:32} {value}")
     return 0
 
 
