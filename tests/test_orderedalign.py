@@ -294,3 +294,44 @@ def test_block_scores_follow_the_formula_for_every_unit_size() -> None:
             for c, j in enumerate(cols[r]):
                 assert gain[r, c] == pytest.approx(by_hand(int(i), size_a, int(j), size_b),
                                                    abs=1e-12)
+
+
+def test_block_dp_equals_a_dp_scored_cell_by_cell() -> None:
+    """The DP that scores 64 rows at a time finds the same path as a plain DP over the band
+    that scores every cell on its own (``_unit_scores``), across several blocks."""
+    from pipeline.orderedalign import _best_path, _unit_scores
+
+    a, b, gold = translation(seed=11, units=120)
+    n, m = len(a), len(b)
+    assert n > 128  # three blocks at least
+    params = OrderedParams(band=6)
+    sizes = range(1, params.max_align)
+    scores = ({s: _units(a, s) for s in sizes}, {s: _units(b, s) for s in sizes},
+              a.embeddings.astype(np.float64), b.embeddings.astype(np.float64),
+              float(a.lengths.sum() / b.lengths.sum()), params)
+    merge_cost = params.merge_cost * score_spread(n, m, scores)
+    lo, hi = band_limits(n, m, anchors_of(gold), params.band)
+    skip_a, skip_b = np.full(n, params.skip), np.full(m, params.skip)
+
+    best = {(0, 0): (0.0, None)}  # (i, j) → (total, previous cell)
+    for i in range(n + 1):
+        for j in range(lo[i], hi[i] + 1):
+            options = []
+            for size_a, size_b in alignment_types(params.max_align):
+                p, q = i - size_a, j - size_b
+                if p < 0 or q < 0 or (p, q) not in best:
+                    continue
+                if size_a and size_b:
+                    gain = (_unit_scores(i, size_a, np.array([j]), size_b, *scores)[0][0]
+                            - merge_cost * (size_a + size_b - 2))
+                else:
+                    gain = skip_a[i - 1] if size_a else skip_b[j - 1]
+                options.append((best[p, q][0] + gain, (p, q)))
+            if options and (i, j) != (0, 0):
+                best[i, j] = max(options, key=lambda option: option[0])
+    path, cell = [], (n, m)
+    while cell != (0, 0):
+        previous = best[cell][1]
+        path.append((cell[0] - previous[0], cell[1] - previous[1], *cell))
+        cell = previous
+    assert _best_path(n, m, lo, hi, skip_a, skip_b, merge_cost, scores) == path[::-1]
