@@ -64,6 +64,7 @@ from pipeline.data import CLUSTERS
 from pipeline.quotelinks import (
     aligned_pairs,
     claimed_words,
+    claims_unsaid,
     fragment_pairs,
     linked_pairs,
     long_words,
@@ -225,14 +226,11 @@ def _checked_alignment_links(quotes: pd.DataFrame, rows: np.ndarray, cols: np.nd
             and len(tokens) < ALIGNED_MIN_WORDS
         said[row], claims[row] = long_words(tokens), claimed_words(text)
 
-    def disowned(i: int, j: int) -> bool:  # disowns(texts[i], texts[j]), from the rows' words
-        return any(words.isdisjoint(said[j]) for words in claims[i])
-
     keep = np.ones(len(rows), dtype=bool)
     for k in weak.tolist():
         i, j = int(rows[k]), int(cols[k])
-        if short[i] or short[j] or (
-                langs[i] == langs[j] and (disowned(i, j) or disowned(j, i))):
+        if short[i] or short[j] or (langs[i] == langs[j] and (
+                claims_unsaid(claims[i], said[j]) or claims_unsaid(claims[j], said[i]))):
             keep[k] = False
     return rows[keep], cols[keep], sims[keep]
 

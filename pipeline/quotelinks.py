@@ -113,7 +113,13 @@ def disowns(text: str, other: str) -> bool:
     topic does not ("the USA and Europe do not want the situation to calm down" against
     "that Israel cease hostilities in the Middle East")."""
     said = long_words(word_tokens(other)) if isinstance(other, str) else set()
-    return any(words.isdisjoint(said) for words in claimed_words(text))
+    return claims_unsaid(claimed_words(text), said)
+
+
+def claims_unsaid(claims: list[set[str]], said: set[str]) -> bool:
+    """:func:`disowns` from words already read: one text's :func:`claimed_words` and the
+    other's :func:`long_words`."""
+    return any(words.isdisjoint(said) for words in claims)
 
 
 def _contains(tokens: tuple[str, ...], fragment: tuple[str, ...]) -> bool:
