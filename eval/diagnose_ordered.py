@@ -132,40 +132,23 @@ def record_calls() -> list[dict]:
 
 def diagnose(call: dict, gold_links) -> list[dict]:
     """Each differing stretch of one document pair: its kind and the two paths' gains."""
-    from pipeline.orderedalign import _best_path, _block_scores, _units, band_limits, score_spread
+    from pipeline.orderedalign import _block_scores, ordered_path
 
     a, b, params = call["a"], call["b"], call["params"]
     n, m = len(a), len(b)
     if not (n and m):
         return []
-    sizes = range(1, params.max_align)
-    scores = ({s: _units(a, s, (a.runs or {}).get(s)) for s in sizes},
-              {s: _units(b, s, (b.runs or {}).get(s)) for s in sizes},
-              a.embeddings.astype(np.float64), b.embeddings.astype(np.float64),
-              (float(a.lengths.sum()) or 1.0) / (float(b.lengths.sum()) or 1.0), params)
-    spread = score_spread(n, m, scores)
-    merge_cost = params.merge_cost * spread
-    lo, hi = band_limits(n, m, call["anchors"], params.band)
+    found = ordered_path(a, b, call["anchors"], params, call["matched_a"], call["matched_b"])
+    scores, spread, merge_cost = found.scores, found.spread, found.merge_cost
+    skip_a, skip_b, lo, hi = found.skip_a, found.skip_b, found.lo, found.hi
     ours = []
     i = j = 0
     for link in call["links"]:
         i, j = i + len(link.a), j + len(link.b)
         ours.append((len(link.a), len(link.b), i, j))
-    matched_a = np.ones(n, bool) if call["matched_a"] is None else call["matched_a"]
-    matched_b = np.ones(m, bool) if call["matched_b"] is None else call["matched_b"]
-    flagged = (np.where(matched_a, params.skip, params.skip_unmatched),
-               np.where(matched_b, params.skip, params.skip_unmatched))
-    plain = (np.full(n, params.skip), np.full(m, params.skip))
-    # the skip costs of the returned path, by align_ordered's own rule (step 6)
-    first = _best_path(n, m, lo, hi, *flagged, merge_cost, scores)
-    unmatched = int((~matched_a).sum() + (~matched_b).sum())
-    left_out = sum(int(not (matched_a[i - 1] if size_a else matched_b[j - 1]))
-                   for size_a, size_b, i, j in first if not (size_a and size_b))
-    skip_a, skip_b = (plain if unmatched and left_out < params.unmatched_min_share * unmatched
-                      else flagged)
-    if _best_path(n, m, lo, hi, skip_a, skip_b, merge_cost, scores) != ours:
+    if found.path != ours:
         raise RuntimeError("the recorded links are not the path align_ordered computes: "
-                           "pipeline/orderedalign.py and this script disagree")
+                           "the recording and pipeline/orderedalign.py disagree")
 
     def gain(step: Step, with_merge_cost: bool = True) -> float:
         size_a, size_b, i, j = step

@@ -123,6 +123,54 @@ def _outside_mean(left_sim: np.ndarray, right_sim: np.ndarray, has_left: np.ndar
     return np.where(has_left & has_right, (left_sim + right_sim) / 2, left_sim + right_sim)
 
 
+@dataclass(frozen=True)
+class OrderedPath:
+    """What one ordered alignment computed: the scoring inputs of :func:`_block_scores`
+    (``scores``), the pair's score spread and the merge cost it sets, the band, the skip costs
+    of the final path (step 6) and the path, as ``(size_a, size_b, i, j)`` link ends in
+    document order."""
+
+    scores: tuple
+    spread: float
+    merge_cost: float
+    lo: np.ndarray
+    hi: np.ndarray
+    skip_a: np.ndarray
+    skip_b: np.ndarray
+    path: list[tuple[int, int, int, int]]
+
+
+def ordered_path(a: SideData, b: SideData, anchors: list[tuple[int, int]],
+                 params: OrderedParams = OrderedParams(),
+                 matched_a: np.ndarray | None = None,
+                 matched_b: np.ndarray | None = None) -> OrderedPath:
+    """Steps 1–6 for ``a`` and ``b`` (arguments as :func:`align_ordered`): the best path and
+    what it was scored with."""
+    n, m = len(a), len(b)
+    matched_a = np.ones(n, bool) if matched_a is None else np.asarray(matched_a, bool)
+    matched_b = np.ones(m, bool) if matched_b is None else np.asarray(matched_b, bool)
+    sizes = range(1, params.max_align)
+    units_a = {size: _units(a, size, (a.runs or {}).get(size)) for size in sizes}
+    units_b = {size: _units(b, size, (b.runs or {}).get(size)) for size in sizes}
+    sent_a, sent_b = a.embeddings.astype(np.float64), b.embeddings.astype(np.float64)
+    ratio = (float(a.lengths.sum()) or 1.0) / (float(b.lengths.sum()) or 1.0)
+    scores = (units_a, units_b, sent_a, sent_b, ratio, params)
+    spread = score_spread(n, m, scores) if n and m else 0.0
+    merge_cost = params.merge_cost * spread
+    lo, hi = band_limits(n, m, anchors, params.band)
+    skip_a = np.where(matched_a, params.skip, params.skip_unmatched)
+    skip_b = np.where(matched_b, params.skip, params.skip_unmatched)
+    path = _best_path(n, m, lo, hi, skip_a, skip_b, merge_cost, scores)
+    unmatched = int((~matched_a).sum() + (~matched_b).sum())
+    if unmatched:
+        left_out = sum(int(not (matched_a[i - 1] if size_a else matched_b[j - 1]))
+                       for size_a, size_b, i, j in path if not (size_a and size_b))
+        if left_out < params.unmatched_min_share * unmatched:
+            skip_a, skip_b = np.full(n, params.skip), np.full(m, params.skip)
+            path = _best_path(n, m, lo, hi, skip_a, skip_b, merge_cost, scores)
+    return OrderedPath(scores, spread, merge_cost, lo, hi, skip_a, skip_b, path)
+
+
 def align_ordered(a: SideData, b: SideData, anchors: list[tuple[int, int]],
                   params: OrderedParams = OrderedParams(),
                   matched_a: np.ndarray | None = None,
@@ -136,36 +184,15 @@ def align_ordered(a: SideData, b: SideData, anchors: list[tuple[int, int]],
     not given are averaged from the sentence vectors.
     Returns links in document order, 1-0 / 0-1 included (score and margin 0).
     """
-    n, m = len(a), len(b)
-    if n == 0 and m == 0:
+    if len(a) == 0 and len(b) == 0:
         return []
-    matched_a = np.ones(n, bool) if matched_a is None else np.asarray(matched_a, bool)
-    matched_b = np.ones(m, bool) if matched_b is None else np.asarray(matched_b, bool)
-    sizes = range(1, params.max_align)
-    units_a = {size: _units(a, size, (a.runs or {}).get(size)) for size in sizes}
-    units_b = {size: _units(b, size, (b.runs or {}).get(size)) for size in sizes}
-    sent_a, sent_b = a.embeddings.astype(np.float64), b.embeddings.astype(np.float64)
-    ratio = (float(a.lengths.sum()) or 1.0) / (float(b.lengths.sum()) or 1.0)
-    scores = (units_a, units_b, sent_a, sent_b, ratio, params)
-    merge_cost = params.merge_cost * score_spread(n, m, scores) if n and m else 0.0
-    lo, hi = band_limits(n, m, anchors, params.band)
-
-    def path_for(skip_a: np.ndarray, skip_b: np.ndarray) -> list[tuple[int, int, int, int]]:
-        return _best_path(n, m, lo, hi, skip_a, skip_b, merge_cost, scores)
-
-    path = path_for(np.where(matched_a, params.skip, params.skip_unmatched),
-                    np.where(matched_b, params.skip, params.skip_unmatched))
-    unmatched = int((~matched_a).sum() + (~matched_b).sum())
-    if unmatched:
-        left_out = sum(int(not (matched_a[i - 1] if size_a else matched_b[j - 1]))
-                       for size_a, size_b, i, j in path if not (size_a and size_b))
-        if left_out < params.unmatched_min_share * unmatched:
-            path = path_for(np.full(n, params.skip), np.full(m, params.skip))
+    found = ordered_path(a, b, anchors, params, matched_a, matched_b)
     links = []
-    for size_a, size_b, i, j in path:
+    for size_a, size_b, i, j in found.path:
         unit_a, unit_b = tuple(range(i - size_a, i)), tuple(range(j - size_b, j))
         if size_a and size_b:
-            cosine, neighbours = _unit_scores(i, size_a, np.array([j]), size_b, *scores)[1:]
+            cosine, neighbours = _unit_scores(i, size_a, np.array([j]), size_b,
+                                              *found.scores)[1:]
             margin = float(cosine[0] / neighbours[0]) if neighbours[0] > 0 else 0.0
             links.append(Link(unit_a, unit_b, float(cosine[0]), margin))
         else:
@@ -178,10 +205,13 @@ SPREAD_ROWS = 200
 
 
 def score_spread(n: int, m: int, scores: tuple) -> float:
-    """Robust standard deviation (IQR / 1.349) of the pair's 1-1 scores on evenly spaced rows."""
-    columns = np.arange(1, m + 1)
-    rows = range(1, n + 1, max(1, n // SPREAD_ROWS))
-    values = np.concatenate([_unit_scores(i, 1, columns, 1, *scores)[0] for i in rows])
+    """Robust standard deviation (IQR / 1.349) of the pair's 1-1 scores on evenly spaced rows,
+    scored ``ROW_BLOCK`` rows at a time."""
+    rows = np.arange(1, n + 1, max(1, n // SPREAD_ROWS))
+    columns = np.broadcast_to(np.arange(1, m + 1), (ROW_BLOCK, m))
+    values = np.concatenate([
+        _block_scores(block, columns[:len(block)], 1, 1, *scores)[0].ravel()
+        for block in (rows[start:start + ROW_BLOCK] for start in range(0, len(rows), ROW_BLOCK))])
     low, high = np.quantile(values, [0.25, 0.75])
     return float(high - low) / 1.349
 
